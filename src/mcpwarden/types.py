@@ -151,6 +151,16 @@ class ServerSpec:
         return json.dumps([self.transport, self.url])
 
 
+@dataclass(frozen=True)
+class ConfigProblem:
+    """A config file that exists but could not be read or understood (becomes a finding, never a crash)."""
+
+    client: str
+    path: str
+    reason: str
+    line: int | None = None
+
+
 def canonical_json(value: Any) -> str:
     """Stable JSON: sorted keys, no whitespace, Unicode kept (hidden characters must change the hash)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
