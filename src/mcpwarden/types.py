@@ -162,8 +162,11 @@ class ConfigProblem:
 
 
 def canonical_json(value: Any) -> str:
-    """Stable JSON: sorted keys, no whitespace, Unicode kept (hidden characters must change the hash)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Stable JSON: sorted keys, no whitespace, Unicode kept (hidden characters must change the hash).
+
+    NaN and Infinity (which hostile servers can send) serialise as the JavaScript literals, not an error.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
 
 
 def definition_hash(definition: Mapping[str, Any]) -> str:
