@@ -267,3 +267,67 @@ def mask_secret(value: str) -> str:
         return "*" * len(value)
     keep = 4 if len(value) >= 16 else 2
     return f"{value[:keep]}…{'*' * 6}…{value[-2:]}"
+
+
+# --- Gateway -----------------------------------------------------------------------------------------
+
+Decision = Literal["allow", "deny", "modify", "ask"]
+CallAction = Literal["call_tool", "read_resource", "get_prompt", "list"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an agent or user from a validated token, or a configured client identity."""
+
+    id: str
+    kind: Literal["user", "agent", "anonymous"] = "agent"
+    client_id: str | None = None
+    scopes: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One interceptor's decision, with the rule or policy ids behind it. Errors mean deny."""
+
+    decision: Decision
+    source: str
+    reasons: tuple[str, ...] = ()
+    message: str = ""
+    errors: tuple[str, ...] = ()
+
+    @property
+    def denies(self) -> bool:
+        return self.decision == "deny" or bool(self.errors)
+
+
+@dataclass
+class ToolCall:
+    """The gateway's unit of work (like a mitmproxy flow): one request, its response and every decision.
+
+    Mutable on purpose: interceptors add findings, verdicts and timings as the call moves through the chain.
+    `raw_request`/`raw_response` are the exact bytes on the wire; `arguments`/`result` are parsed views.
+    """
+
+    id: str
+    principal: Principal
+    session_id: str | None
+    upstream: str
+    tool: str
+    upstream_tool: str
+    action: CallAction = "call_tool"
+    client: str | None = None
+    arguments: dict[str, Any] = field(default_factory=dict)
+    raw_request: bytes = b""
+    raw_response: bytes | None = None
+    result: dict[str, Any] | None = None
+    findings: list[Finding] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    labels: frozenset[str] = frozenset()
+    started_at: float = 0.0
+
+    @property
+    def denied(self) -> bool:
+        return any(v.denies for v in self.verdicts)
