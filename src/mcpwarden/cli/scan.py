@@ -7,7 +7,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -40,7 +40,7 @@ configured URL. Use --static to avoid that.
 Exit codes: 0 no finding at or above --fail-on, 1 there is one, 2 usage or runtime error."""
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     sarif = "sarif"
@@ -161,7 +161,7 @@ def _run_demo(db: Path | None, concurrency: int, timeout: float, show_progress: 
             concurrency=concurrency,
             timeout=timeout,
         )
-        with (SqliteStore(db) if db else SqliteStore(workdir / "demo.db")) as store:
+        with SqliteStore(db or workdir / "demo.db") as store:
             if not quiet:
                 err.print(f"[bold]Demo:[/bold] {len(DEMO_SERVERS)} example servers from {config}")
                 err.print("Scan 1 of 2 pins every tool definition (trust on first use)…")
@@ -169,7 +169,6 @@ def _run_demo(db: Path | None, concurrency: int, timeout: float, show_progress: 
             if not quiet:
                 pinned = sum(len(s.definitions) for s in first.servers)
                 err.print(
-                    f"Pinned {pinned} definitions. The 'facts' server changes its tool on its next start.\n"
-                    "Scan 2 of 2:"
+                    f"Pinned {pinned} definitions. The 'facts' server changes its tool on its next start.\nScan 2 of 2:"
                 )
             return _scan_once(options, store, show_progress)
