@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mcpwarden import __version__
-from mcpwarden.cli import pin, scan
+from mcpwarden.cli import pin, policy, scan
 from mcpwarden.errors import WardenError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.command(name="scan", epilog=scan.EPILOG)(scan.scan)
 app.add_typer(pin.app, name="pin")
+app.add_typer(policy.app, name="policy")
 
 
 @app.command(epilog="Examples:\n\n  mcpwarden version")

@@ -11,6 +11,7 @@ from typing import Literal
 
 from mcpwarden.detect.config import check_inventories, check_problems, check_specs, config_rules
 from mcpwarden.detect.definitions import analyze_inventories
+from mcpwarden.detect.flows import analyze_flows
 from mcpwarden.discovery import Discovery, discover
 from mcpwarden.scanner.enumerate import enumerate_all
 from mcpwarden.scanner.pins import pin_scan, pinning_rules
@@ -82,6 +83,7 @@ async def run_scan(
         ]
         findings.extend(check_inventories(connected, rules))
         findings.extend(analyze_inventories(connected))
+        findings.extend(analyze_flows(connected))
 
     scan_id = store.record_scan(ScanMeta(started_at=started_at, static=options.static))
     if not options.static:
