@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mcpwarden import __version__
-from mcpwarden.cli import pin, policy, scan
+from mcpwarden.cli import approvals, audit, pin, policy, quarantine, scan
 from mcpwarden.errors import WardenError
 
 app = typer.Typer(
@@ -22,6 +22,9 @@ app = typer.Typer(
 app.command(name="scan", epilog=scan.EPILOG)(scan.scan)
 app.add_typer(pin.app, name="pin")
 app.add_typer(policy.app, name="policy")
+app.add_typer(audit.app, name="audit")
+app.add_typer(approvals.app, name="approvals")
+app.add_typer(quarantine.app, name="quarantine")
 
 
 @app.command(epilog="Examples:\n\n  mcpwarden version")

@@ -1,9 +1,9 @@
 """What the rest of mcpwarden may ask of storage: small `Protocol`s, one per concern.
 
-Each concern is its own Protocol so a deployment can put them on different backends: today
-`SqliteStore` implements them all on one file; later Postgres can hold inventory, findings and
-audit while Redis holds live state. The gateway work adds `AuditLog` and `LiveState` here beside
-`InventoryStore`; callers depend on the Protocol they need, never on a backend class.
+Each concern is its own Protocol so a deployment can put them on different backends: today SQLite
+implements them all on one file; later Postgres can hold inventory, findings and audit while Redis
+holds live state. `InventoryStore` lives here; `AuditLog` is in `audit.py` and `LiveState` in
+`state.py`. Callers depend on the Protocol they need, never on a backend class.
 
 Records crossing the boundary are plain frozen dataclasses built from `mcpwarden.types`, so a
 backend never leaks its rows or cursors.
