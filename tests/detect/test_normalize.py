@@ -182,14 +182,19 @@ class Echo:
 
     name = "echo"
 
+    def may_apply(self, raw: bytes) -> bool:
+        return True
+
     def decode(self, view: str) -> Iterable[str]:
         return [view]
 
 
 def test_decoders_add_segments_and_recursion_is_bounded() -> None:
     norm = Normalizer(max_depth=2, decoders=[Echo()]).normalize("nested")
-    assert [s.origin for s in norm.segments] == ["echo", "echo"]
+    # A segment found inside another keeps the path of channels it was hidden in, outermost first.
+    assert [s.origin for s in norm.segments] == ["echo", "echo>echo"]
     assert "depth_limit" in kinds(norm)
+    assert [r.note for r in norm.reveals if r.kind == "decoded"] == ["echo", "echo>echo", "echo>echo>echo"]
 
 
 def test_bounds_must_be_sane() -> None:

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mcpwarden import __version__
-from mcpwarden.cli import approvals, audit, pin, policy, quarantine, scan
+from mcpwarden.cli import approvals, audit, detect, pin, policy, quarantine, scan
 from mcpwarden.errors import WardenError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command(name="scan", epilog=scan.EPILOG)(scan.scan)
+app.command(name="detect", epilog=detect.EPILOG)(detect.detect)
 app.add_typer(pin.app, name="pin")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")

@@ -123,6 +123,12 @@ def _product(left: frozenset[str], right: frozenset[str]) -> frozenset[str] | No
     return frozenset(a + b for a in left for b in right)
 
 
+def _indexable(word: str) -> bool:
+    """Words the index can hold: ASCII, or letters whose case folding is plain lower-casing (Cyrillic,
+    accented Latin), so the lower-cased words of a normalised text spell them the same way."""
+    return word.isascii() or (word.isalnum() and word.lower() == word and word.casefold() == word)
+
+
 def _is_word(ch: str) -> bool:
     return _WORD_CHAR.fullmatch(ch) is not None
 
@@ -240,7 +246,7 @@ def _run_anchors(lang: frozenset[str], left: bool, right: bool) -> list[frozense
         complete = [
             m.group()
             for m in _WORD.finditer(text)
-            if (m.start() > 0 or left) and (m.end() < len(text) or right) and m.group().isascii()
+            if (m.start() > 0 or left) and (m.end() < len(text) or right) and _indexable(m.group())
         ]
         if not complete:
             return clauses
@@ -309,6 +315,19 @@ def _simplify(clauses: Iterable[frozenset[str]]) -> tuple[frozenset[str], ...]:
         if not any(k <= clause for k in kept):
             kept.append(clause)
     return tuple(kept[:MAX_CLAUSES])
+
+
+_MAX_WIDTH = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def max_width(pattern: str) -> int | None:
+    """The most characters a match of `pattern` can span, or None when unbounded (or not provable)."""
+    try:
+        high = int(_parser.parse(pattern, 0).getwidth()[1])
+    except Exception:  # syntax only the `regex` module knows
+        return None
+    return high if high <= _MAX_WIDTH else None
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of the pattern; engines built later reuse the work

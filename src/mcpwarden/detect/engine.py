@@ -26,12 +26,15 @@ from types import MappingProxyType
 
 import regex
 
-from mcpwarden.detect.anchors import MARKS, requirements
+from mcpwarden.detect.anchors import MARKS, max_width, requirements
+from mcpwarden.detect.decoders import default_decoders
 from mcpwarden.detect.normalize import MAX_FIELD_CHARS, Decoder, Normalized, Normalizer, Reveal, Segment
 from mcpwarden.detect.results import DetectResult, Match, Screen, score
 from mcpwarden.detect.ruleset import TEXT_KINDS, Rule, builtin_rules
+from mcpwarden.detect.scoring import Scorer, Thresholds, combine, load_thresholds
 from mcpwarden.detect.textchecks import TEXT_CHECKS, CheckFn
 from mcpwarden.detect.words import (
+    FAST_TABLE,
     GROUP_SEPARATOR,
     GROUP_SEPARATOR_BYTE,
     SCREEN_TABLE,
@@ -42,20 +45,31 @@ from mcpwarden.detect.words import (
     words_of,
 )
 from mcpwarden.errors import RuleError
+from mcpwarden.types import Severity
 
 DEFAULT_TIMEOUT_S = 0.5  # per pattern and text; a timeout is reported (MW399), never fatal
 _CONTEXT = 40
 _MAX_SPAN = 160  # evidence shows at most this much of a long match
 _BREAKS = frozenset(b" \x1e")  # what can surround a word in translated bytes
+_QUOTES = frozenset("'\"“”‘’`«»")
+_QUOTED = "Quoted, as when a text mentions the phrase rather than addresses the model."
+_MAX_WINDOWS = 64
+SCREEN_KINDS = frozenset(
+    {"tool_description", "parameter_description", "prompt", "resource"}
+)  # beyond this many anchor-word occurrences, one search over the whole view is cheaper
 _ORIGIN_DETAIL = MappingProxyType(
     {
-        "tag_characters": "Found in text hidden with Unicode tag characters.",
-        "variation_selectors": "Found in text hidden in variation selectors.",
-        "ansi_escape": "Found inside a terminal escape sequence.",
-        "html_comment": "Found inside an HTML comment.",
-        "hidden_element": "Found inside a hidden HTML element.",
-        "markdown_comment": "Found inside a Markdown comment.",
-        "markup_attribute": "Found in an HTML attribute or Markdown title.",
+        "tag_characters": "text hidden with Unicode tag characters",
+        "variation_selectors": "text hidden in variation selectors",
+        "ansi_escape": "a terminal escape sequence",
+        "html_comment": "an HTML comment",
+        "hidden_element": "a hidden HTML element",
+        "markdown_comment": "a Markdown comment",
+        "markup_attribute": "an HTML attribute or Markdown title",
+        "base64": "base64-decoded text",
+        "hex": "hex-decoded text",
+        "url_encoding": "URL-decoded text",
+        "html_entities": "text decoded from HTML entities",
     }
 )
 
@@ -67,6 +81,8 @@ class _Pattern:
     rule: int  # index into Engine._pattern_rules
     regex: regex.Pattern[str]
     clauses: tuple[frozenset[bytes], ...]  # all required, one word of each; () = run on every text
+    lines: bool = False  # matched against the text with its line breaks kept (`options: {lines: true}`)
+    width: int | None = None  # longest possible match, when bounded: lets long texts be searched in windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +118,7 @@ def _compile(rule: Rule, rule_index: int) -> list[_Pattern]:
         if can_match_empty(rx):
             raise RuleError(f"pattern {number} can match empty text, so it would fire everywhere", where=where)
         clauses = tuple(frozenset(w.encode() for w in clause) for clause in requirements(pattern))
-        compiled.append(_Pattern(rule_index, rx, clauses))
+        compiled.append(_Pattern(rule_index, rx, clauses, bool(rule.options.get("lines")), max_width(pattern)))
     return compiled
 
 
@@ -133,11 +149,18 @@ class Engine:
         *,
         max_chars: int = MAX_FIELD_CHARS,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        decoders: Sequence[Decoder] = (),
+        decoders: Sequence[Decoder] | None = None,
+        thresholds: Thresholds | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
-        self.normalizer = Normalizer(max_chars=max_chars, decoders=decoders)
+        """`decoders` default to base64, hex, URL and HTML-entity decoding (pass `()` for none);
+        `thresholds` to the shipped `thresholds.yaml`; `scorer` (a learned classifier) to none."""
+        self.decoders = tuple(default_decoders() if decoders is None else decoders)
+        self.normalizer = Normalizer(max_chars=max_chars, decoders=self.decoders)
         self.max_chars = max_chars
         self.timeout_s = timeout_s
+        self.thresholds = thresholds if thresholds is not None else load_thresholds()
+        self.scorer = scorer
         self.all_rules = tuple(rules)  # including rules other modules implement (inventory checks)
         pattern_rules: list[Rule] = []
         patterns: list[_Pattern] = []
@@ -152,15 +175,19 @@ class Engine:
         self._patterns = tuple(patterns)
         self.rules = self._pattern_rules + tuple(r for r, _ in checks)
         self._plans = MappingProxyType({kind: self._plan(kind, checks) for kind in sorted(TEXT_KINDS)})
-        self._any = _index(self._patterns, range(len(self._patterns)))
-        self._vocabulary = frozenset(w for p in self._patterns for clause in p.clauses for w in clause)
-        self._marks = tuple(sorted(m for m in self._vocabulary if m.decode() in MARKS))
+        # Screening serves the scanner, which reads definitions: rules only for tool results stay out of it.
+        screened = [i for i, p in enumerate(self._patterns) if _rule_kinds(self._pattern_rules[p.rule]) & SCREEN_KINDS]
+        self._any = _index(self._patterns, screened)
+        self._vocabulary = frozenset(w for i in screened for clause in self._patterns[i].clauses for w in clause)
+        every_word = frozenset(w for p in self._patterns for clause in p.clauses for w in clause)
+        self._marks = tuple(sorted(m for m in every_word if m.decode() in MARKS))
         self._not_marks = bytes(c for c in range(256) if bytes([c]) not in self._marks)  # delete-table
 
     def _plan(self, kind: str, checks: list[tuple[Rule, CheckFn]]) -> _Plan:
         selected = [i for i, p in enumerate(self._patterns) if kind in _rule_kinds(self._pattern_rules[p.rule])]
         mine = tuple((rule, fn) for rule, fn in checks if kind in _rule_kinds(rule))
-        return _Plan(_index(self._patterns, selected), mine, DetectResult(kind))
+        empty = DetectResult(kind, threshold=self.thresholds.threshold(kind))
+        return _Plan(_index(self._patterns, selected), mine, empty)
 
     def patterns_of(self, rule_id: str) -> tuple[regex.Pattern[str], ...]:
         """The compiled patterns of a pattern rule (empty for unknown ids and code checks)."""
@@ -229,6 +256,7 @@ class Engine:
                 and b"]:" not in raw_group
                 and translated_group.count(SEPARATOR_BYTE) == max(0, len(group) - 1)
                 and len(raw_group) <= self.max_chars
+                and not self.decodable(raw_group)
             )
             if plain:
                 results.append(self._screen_plain(group, raw_group, translated_group, word_group, vocabulary))
@@ -265,6 +293,7 @@ class Engine:
         """Screen plain texts together and normalise the rest, which are hot."""
         plain = [i for i, t in enumerate(texts) if len(t) <= self.max_chars and plain_bytes(t) is not None]
         plain = [i for i in plain if SEPARATOR not in texts[i] and GROUP_SEPARATOR not in texts[i]]
+        plain = [i for i in plain if not self.decodable(texts[i].encode("ascii"))]
         words: set[bytes] = set()
         hot: list[int] = []
         if plain:
@@ -287,71 +316,171 @@ class Engine:
             return False
         view = " ".join(text.split())
         try:
-            return any(self._patterns[i].regex.search(view, timeout=self.timeout_s) for i in live)
+            return any(
+                self._patterns[i].regex.search(
+                    line_view(text) if self._patterns[i].lines else view, timeout=self.timeout_s
+                )
+                for i in live
+            )
         except TimeoutError:
             return True
+
+    def decodable(self, raw: bytes) -> bool:
+        """Whether some decoder may find an encoded segment in these plain ASCII bytes (C-speed test)."""
+        return any(decoder.may_apply(raw) for decoder in self.decoders)
 
     def detect(self, text: str, kind: str, *, normalized: Normalized | None = None) -> DetectResult:
         """Run every rule that applies to `kind` on `text` (of any size; analysis is bounded).
 
         `normalized` may pass `screen`'s normalisation of this very text, so it is not done twice.
+        The result's `score` joins the learned scorer's when the engine has one; `flagged` compares it
+        with the kind's threshold.
         """
         plan = self._plans.get(kind)
         if plan is None:
             raise ValueError(f"unknown text kind {kind!r} (one of: {', '.join(sorted(TEXT_KINDS))})")
         plain = plain_bytes(text) if normalized is None and len(text) <= self.max_chars else None
-        if plain is not None:
+        if plain is not None and not self.decodable(plain[0]):
             live = self._live(plan.index, words_of(*plain, self._marks))
-            if not live:
+            if not live and self.scorer is None:
                 return plan.empty
-            norm = Normalized(" ".join(text.split()))
+            norm = Normalized(" ".join(text.split()), text=text)
+            translated: bytes | None = plain[1]
         else:
             norm = normalized or self.normalizer.normalize(text)
             live = self._live(plan.index, view_words([norm.view, *(s.text for s in norm.segments)], self._marks))
-        matches, extra = self._run_patterns(live, norm)
+            translated = None
+        matches, extra = self._run_patterns(live, norm, translated is not None)
         if extra:
             norm = dataclasses.replace(norm, reveals=norm.reveals + tuple(extra))
         for rule, check in plan.checks:
             hit = check(norm, rule.options)
             if hit is not None:
                 matches.append(Match(rule, hit.evidence, hit.detail, "text", hit.severity))
-        if not matches and not norm.reveals:
+        ml = self._ml_score(text, kind)
+        if not matches and not norm.reveals and ml is None:
             return plan.empty
         matches.sort(key=lambda m: (-m.effective_severity, m.rule.id))
-        return DetectResult(kind, tuple(matches), score(matches), norm.reveals, norm.truncated)
+        total = combine(score(matches), ml, kind, self.thresholds)
+        threshold = plan.empty.threshold
+        return DetectResult(kind, tuple(matches), total, norm.reveals, norm.truncated, threshold, ml)
 
-    def _run_patterns(self, live: list[int], norm: Normalized) -> tuple[list[Match], list[Reveal]]:
+    def _ml_score(self, text: str, kind: str) -> float | None:
+        if self.scorer is None:
+            return None
+        try:
+            return float(self.scorer.score(text[: self.max_chars], kind))
+        except Exception:  # a learned layer that fails leaves the rules' verdict standing
+            return None
+
+    def _run_patterns(self, live: list[int], norm: Normalized, ascii_view: bool) -> tuple[list[Match], list[Reveal]]:
         matches: list[Match] = []
         extra: list[Reveal] = []
         done: set[int] = set()
-        sources = (Segment(norm.view, "text"), *norm.segments)
+        view = norm.view
+        sources = (Segment(view, "text"), *norm.segments)
+        lines: tuple[Segment, ...] | None = None
+        # Long ASCII views are searched only near the words a pattern needs (see `windows`).
+        spaced = b" " + view.encode("ascii").translate(FAST_TABLE) + b" " if ascii_view and len(view) > 1024 else None
         for index in live:
             pattern = self._patterns[index]
             if pattern.rule in done:
                 continue
             rule = self._pattern_rules[pattern.rule]
-            for source in sources:
+            if pattern.lines:
+                lines = lines if lines is not None else (Segment(line_view(norm.text or view), "text"),)
+            for source in lines if pattern.lines and lines is not None else sources:
+                spans = windows(pattern, spaced) if spaced is not None and source.text is view else None
                 try:
-                    found = pattern.regex.search(source.text, timeout=self.timeout_s)
+                    found = _search(pattern.regex, source.text, spans, self.timeout_s)
                 except TimeoutError:
                     extra.append(Reveal("timeout", 1, source.text[:_CONTEXT], note=rule.id))
                     continue
                 if found is not None:
-                    matches.append(_match(rule, source, found, norm))
+                    matches.append(_match(rule, source, found, norm, pattern.lines))
                     done.add(pattern.rule)
                     break
         return matches, extra
 
 
-def _match(rule: Rule, source: Segment, found: regex.Match[str], norm: Normalized) -> Match:
+def _search(
+    rx: regex.Pattern[str], text: str, spans: list[tuple[int, int]] | None, timeout: float
+) -> regex.Match[str] | None:
+    if spans is None:
+        return rx.search(text, timeout=timeout)
+    for start, end in spans:
+        found = rx.search(text, start, end, timeout=timeout)
+        if found is not None:
+            return found
+    return None
+
+
+def windows(pattern: _Pattern, spaced: bytes) -> list[tuple[int, int]] | None:
+    """The stretches of a view that can hold a match: around each word of the pattern's first clause.
+
+    `spaced` is the view translated by FAST_TABLE with a space added at each end, so a word `w` at
+    view offset i appears as b" w " at offset i. None means: search the whole view.
+    """
+    width = pattern.width
+    if width is None or not pattern.clauses or len(spaced) < 4 * width:
+        return None
+    spans: list[tuple[int, int]] = []
+    limit = len(spaced) - 2
+    for word in pattern.clauses[0]:
+        if not (word.isalnum() or b"_" in word):
+            return None  # a punctuation mark: not in the translated view
+        needle = b" " + word + b" "
+        at = spaced.find(needle)
+        while at >= 0:
+            spans.append((max(0, at - width), min(limit, at + len(word) + width)))
+            if len(spans) > _MAX_WINDOWS:
+                return None
+            at = spaced.find(needle, at + len(word) + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def line_view(text: str) -> str:
+    """The text with spaces collapsed inside each line and line breaks kept (for `lines` patterns)."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
+
+
+def _match(rule: Rule, source: Segment, found: regex.Match[str], norm: Normalized, lines: bool = False) -> Match:
     origin = source.origin
-    if origin == "text":
+    if origin == "text" and not lines:
         inside = [r for r in norm.regions() if r.span and r.span[0] <= found.start() < r.span[1]]
         origin = inside[0].kind if inside else "text"
     text = source.text
     start, end = max(0, found.start() - _CONTEXT), min(found.end(), found.start() + _MAX_SPAN) + _CONTEXT
     evidence = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
-    return Match(rule, evidence, _ORIGIN_DETAIL.get(origin, ""), origin)
+    if origin == "text" and _quoted(text, found.start(), found.end()):
+        # Quoted in plain view: an article or a scanner's documentation mentioning the phrase. Still
+        # reported, but as a hint: hidden channels and unquoted text keep the rule's severity.
+        return Match(rule, evidence, _QUOTED, origin, Severity.LOW if rule.severity > Severity.LOW else None)
+    return Match(rule, evidence, origin_detail(origin), origin)
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    """Whether a match sits inside quotation marks that open right before it and close right after."""
+    before = text[max(0, start - 2) : start].rstrip()
+    after = text[end : end + 3].lstrip(" .,;:!?")
+    return bool(before) and before[-1] in _QUOTES and bool(after) and after[0] in _QUOTES
+
+
+def origin_detail(origin: str) -> str:
+    """Where a match was hidden, in words: "Found in base64-decoded text (inside URL-decoded text)."."""
+    channels = [_ORIGIN_DETAIL.get(part, "") for part in reversed(origin.split(">")) if part != "text"]
+    channels = [c for c in channels if c]
+    if not channels:
+        return ""
+    inner, outer = channels[0], channels[1:]
+    return f"Found in {inner}" + "".join(f" (inside {c})" for c in outer) + "."
 
 
 def _texts_holding(words: Iterable[bytes], raw: bytes, translated: bytes) -> set[int]:
@@ -372,10 +501,20 @@ def _texts_holding(words: Iterable[bytes], raw: bytes, translated: bytes) -> set
     return found
 
 
-@functools.lru_cache(maxsize=1)
-def default_engine() -> Engine:
-    """The engine over every shipped rule, built once per process."""
-    return Engine(builtin_rules())
+@functools.lru_cache(maxsize=2)
+def default_engine(learned: bool = False) -> Engine:
+    """The engine over every shipped rule, built once per process; with `learned`, joined by the
+    optional learned scorer (`mcpwarden.detect.ml`) when it is installed."""
+    return Engine(builtin_rules(), scorer=learned_scorer() if learned else None)
+
+
+def learned_scorer() -> Scorer | None:
+    """The learned scorer of the `ml` extra, or None when it is not installed."""
+    try:
+        from mcpwarden.detect.ml import load_scorer  # an optional package: absent without the extra
+    except ImportError:
+        return None
+    return load_scorer()
 
 
 def detect(text: str, kind: str, engine: Engine | None = None) -> DetectResult:

@@ -74,6 +74,7 @@ class Normalized:
     segments: tuple[Segment, ...] = ()
     reveals: tuple[Reveal, ...] = ()
     truncated: bool = False
+    text: str = ""  # the normalised text before whitespace was collapsed (line breaks still in place)
 
     def regions(self) -> tuple[Reveal, ...]:
         return tuple(r for r in self.reveals if r.span is not None)
@@ -82,10 +83,15 @@ class Normalized:
 class Decoder(Protocol):
     """Extension point for encodings a model can read but a pattern cannot (base64, hex, URL escapes).
 
-    `decode` returns the decoded texts found in the view; each becomes a `Segment` named `name`.
+    `decode` returns the decoded texts found in the view; each becomes a `Segment` named `name` (and a
+    `Reveal` of kind "decoded"). `may_apply` looks at the ASCII bytes of plain text and must be cheap:
+    it may say True when `decode` finds nothing, never False when it would find something, because
+    plain text for which every decoder says False skips normalisation altogether.
     """
 
     name: str
+
+    def may_apply(self, raw: bytes) -> bool: ...
 
     def decode(self, view: str) -> Iterable[str]: ...
 
@@ -155,7 +161,9 @@ class Normalizer:
         for region in find_regions(view) if ("<" in view or "]" in view) else ():
             work.reveals.append(_region_reveal(region))
         for decoder in self.decoders:
-            work.hidden.extend((decoder.name, decoded) for decoded in decoder.decode(view))
+            for decoded in decoder.decode(view):
+                work.hidden.append((decoder.name, decoded))
+                work.reveals.append(Reveal("decoded", len(decoded), decoded[:_SAMPLE], decoded[:400], decoder.name))
         segments: list[Segment] = []
         for origin, payload in work.hidden:
             if depth >= self.max_depth or len(segments) >= self.max_segments:
@@ -163,9 +171,17 @@ class Normalizer:
                 break
             inner = self._normalize(payload, depth + 1)
             segments.append(Segment(inner.view, origin))
-            segments.extend(inner.segments)
-            work.reveals.extend(r for r in inner.reveals if r.span is None)
-        return Normalized(view, tuple(segments[: self.max_segments]), tuple(work.reveals), truncated)
+            # Nested channels keep their path, outermost first: "url_encoding>base64".
+            segments.extend(Segment(s.text, f"{origin}>{s.origin}") for s in inner.segments)
+            work.reveals.extend(_nested(r, origin) for r in inner.reveals if r.span is None)
+        return Normalized(view, tuple(segments[: self.max_segments]), tuple(work.reveals), truncated, text)
+
+
+def _nested(reveal: Reveal, origin: str) -> Reveal:
+    """A reveal from inside hidden text; decodings note the channel they were found in."""
+    if reveal.kind != "decoded":
+        return reveal
+    return Reveal(reveal.kind, reveal.count, reveal.sample, reveal.payload, f"{origin}>{reveal.note}")
 
 
 def _region_reveal(region: Region) -> Reveal:

@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from mcpwarden.detect.normalize import Normalized, Reveal
 from mcpwarden.detect.ruleset import Rule, make_finding
+from mcpwarden.detect.scoring import DEFAULT_THRESHOLD
 from mcpwarden.types import Confidence, Finding, Location, Severity, escape_evidence
 
 SEVERITY_WEIGHT: Mapping[Severity, float] = MappingProxyType(
@@ -58,23 +59,34 @@ class Match:
         return make_finding(self.rule, location, evidence, detail=detail, severity=self.severity, escape=False)
 
 
+def weight(match: Match) -> float:
+    """How much one match says the text is an attack: weight(severity) × weight(confidence)."""
+    return SEVERITY_WEIGHT[match.effective_severity] * CONFIDENCE_WEIGHT[match.rule.confidence]
+
+
 def score(matches: Iterable[Match]) -> float:
-    """1 - Π(1 - weight(severity) × weight(confidence)): independent signals, each raising the score."""
+    """The rule score, 1 - Π(1 - weight): independent signals, each raising the score (noisy-OR)."""
     remaining = 1.0
     for match in matches:
-        remaining *= 1.0 - SEVERITY_WEIGHT[match.effective_severity] * CONFIDENCE_WEIGHT[match.rule.confidence]
+        remaining *= 1.0 - weight(match)
     return round(1.0 - remaining, 4)
 
 
 @dataclass(frozen=True, slots=True)
 class DetectResult:
-    """Everything `detect` found in one text: matches (one per rule), a 0..1 score, and what was revealed."""
+    """Everything `detect` found in one text: matches (one per rule), a 0..1 score, and what was revealed.
+
+    `score` combines the rules' score with the learned scorer's (`ml_score`, None without one; see
+    `scoring.py`); `flagged` compares it with the kind's calibrated `threshold`.
+    """
 
     kind: str
     matches: tuple[Match, ...] = ()
     score: float = 0.0
     reveals: tuple[Reveal, ...] = ()
     truncated: bool = False
+    threshold: float = DEFAULT_THRESHOLD
+    ml_score: float | None = None
 
     @property
     def rule_ids(self) -> frozenset[str]:
@@ -82,8 +94,8 @@ class DetectResult:
 
     @property
     def flagged(self) -> bool:
-        """Whether any match is of medium severity or worse (low ones are hints, not verdicts)."""
-        return any(m.effective_severity >= Severity.MEDIUM for m in self.matches)
+        """Whether the score reaches the kind's threshold: the verdict to block or redact on."""
+        return self.score >= self.threshold
 
     def findings(self, location: Location) -> list[Finding]:
         """One finding per match, all at `location`."""

@@ -6,10 +6,13 @@ evidence (raw, escaped later by `make_finding`) and a detail line for the messag
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
+
+import regex
 
 from mcpwarden.detect.normalize import Normalized, Reveal
 from mcpwarden.types import Severity, escape_evidence
@@ -124,6 +127,41 @@ def analysis_limit(norm: Normalized, options: Mapping[str, Any]) -> CheckHit | N
     return CheckHit(found[0].sample, "; ".join(notes) + ".")
 
 
+@functools.lru_cache(maxsize=64)  # a rule's phrase list is compiled once per process
+def _phrases(patterns: tuple[str, ...]) -> regex.Pattern[str]:
+    return regex.compile("|".join(f"(?:{p})" for p in patterns), regex.IGNORECASE)
+
+
+def script_phrases(norm: Normalized, options: Mapping[str, Any]) -> CheckHit | None:
+    """Phrases in scripts written without spaces (Chinese, Japanese, Korean), which the word index
+    cannot anchor: searched in non-ASCII views and hidden segments only, so plain text costs nothing."""
+    patterns = tuple(str(p) for p in options.get("patterns", ()))
+    if not patterns:
+        return None
+    for text in (norm.view, *(s.text for s in norm.segments)):
+        if text.isascii():
+            continue
+        try:
+            found = _phrases(patterns).search(text, timeout=0.5)
+        except TimeoutError:
+            return None
+        if found is not None:
+            start = max(0, found.start() - 40)
+            return CheckHit(text[start : found.end() + 40])
+    return None
+
+
+def encoded_text(norm: Normalized, options: Mapping[str, Any]) -> CheckHit | None:
+    """Base64, hex, URL or entity encoding that hides readable prose (not JSON, paths or binary data)."""
+    min_words = int(options.get("min_words", 5))
+    for reveal in _of(norm, "decoded"):
+        words = [w for w in reveal.payload.split() if w.isalpha()]
+        if len(words) >= min_words and len(words) * 2 >= len(reveal.payload.split()):
+            how = reveal.note.replace(">", " inside ").replace("_", " ")
+            return CheckHit(reveal.sample, f"Decoded ({how}): {_quote(reveal.payload)}.")
+    return None
+
+
 TEXT_CHECKS: Mapping[str, CheckFn] = MappingProxyType(
     {
         "hidden_payload": hidden_payload,
@@ -133,5 +171,7 @@ TEXT_CHECKS: Mapping[str, CheckFn] = MappingProxyType(
         "confusable_characters": confusable_characters,
         "hidden_markup": hidden_markup,
         "analysis_limit": analysis_limit,
+        "script_phrases": script_phrases,
+        "encoded_text": encoded_text,
     }
 )
