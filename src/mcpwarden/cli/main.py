@@ -9,18 +9,21 @@ import typer
 
 from mcpwarden import __version__
 from mcpwarden.cli import approvals, audit, detect, pin, policy, quarantine, scan
+from mcpwarden.cli import gateway as gateway_cli
 from mcpwarden.errors import WardenError
 
 app = typer.Typer(
     name="mcpwarden",
     help="Security for the Model Context Protocol: find, test and control the MCP servers your agents use.",
     no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command(name="scan", epilog=scan.EPILOG)(scan.scan)
 app.command(name="detect", epilog=detect.EPILOG)(detect.detect)
+gateway_cli.register(app)
 app.add_typer(pin.app, name="pin")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")

@@ -1,0 +1,48 @@
+"""What the gateway needs from modules built beside it, as Protocols they plug into.
+
+- `AuditSink`: every proxied call is appended after its decision and before its response is sent.
+  `gateway.audit.LogAuditSink` adapts the hash-chained `mcpwarden.storage.audit` log. A sink gets
+  the call as it is and must mask secrets before it persists anything (LogAuditSink's log does, with
+  `mask_secrets` as its redact hook: storage cannot import the detectors itself).
+- `CapabilityClassifier`: `mcpwarden.detect.capabilities.classify_tool`; its labels land in
+  `ToolCall.labels` for the policy and flow-control interceptors.
+- Interceptor factories for the chain slots other modules fill (authz, rate limit, flow control,
+  approval, pin check, kill switch): see `pipeline.SLOTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mcpwarden.gateway.pipeline import InterceptorFactory
+from mcpwarden.types import ToolCall, ToolDef
+
+
+class AuditSink(Protocol):
+    """Where every call and its decision is recorded. Raising means the record was not written."""
+
+    async def append(self, call: ToolCall) -> None: ...
+
+
+CapabilityClassifier = Callable[[ToolDef], Any]
+"""`classify_tool(ToolDef) -> Capabilities`; the result's `labels` (or the iterable itself) become `ToolCall.labels`."""
+
+
+def labels_of(classified: Any) -> frozenset[str]:
+    """Labels from whatever a classifier returned: an object with `labels`, or an iterable of names."""
+    labels = getattr(classified, "labels", classified)
+    if isinstance(labels, str) or not isinstance(labels, Iterable):
+        return frozenset()
+    return frozenset(str(label) for label in labels)
+
+
+@dataclass(frozen=True)
+class GatewayDeps:
+    """The pluggable parts. Everything is optional: without an audit sink nothing is recorded."""
+
+    audit: AuditSink | None = None
+    classify: CapabilityClassifier | None = None
+    factories: Mapping[str, InterceptorFactory] = field(default_factory=dict)
+    services: Mapping[str, Any] = field(default_factory=dict)  # handed to every interceptor factory

@@ -1,0 +1,208 @@
+"""A small HTTP/1.1 client for the per-call hot path: POSTs to streamable-HTTP upstreams.
+
+httpx costs about a millisecond of CPU per request here, as much as the gateway's whole budget.
+This client does only what an MCP upstream needs: keep-alive connections (plain or TLS), one write
+per request, and responses framed by Content-Length, chunked encoding, or connection close,
+streamed to the caller. A pooled connection the server closed while idle is retried once on a fresh
+one, only when the server sent nothing back (so it cannot have answered the request).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from urllib.parse import urlsplit
+
+import anyio
+from anyio.abc import ByteStream
+
+MAX_HEADER_BYTES = 64 * 1024
+_READ = 65536
+
+
+class HttpError(Exception):
+    """The request could not be made or the response could not be read."""
+
+
+class _Connection:
+    def __init__(self, stream: ByteStream) -> None:
+        self.stream = stream
+        self.buffer = bytearray()
+        self.reused = False
+
+    async def fill(self) -> bool:
+        try:
+            chunk = await self.stream.receive(_READ)
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            return False
+        self.buffer += chunk
+        return True
+
+    async def aclose(self) -> None:
+        with suppress(Exception):
+            await self.stream.aclose()
+
+
+class Response:
+    """Status, lower-cased headers and a body streamed with `aiter_bytes()` (read it once)."""
+
+    def __init__(self, status_code: int, headers: dict[str, str], body: AsyncIterator[bytes]) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self._body = body
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        return self._body
+
+
+class HttpClient:
+    """Keep-alive connections to one origin, `headers` sent on every request."""
+
+    def __init__(self, url: str, headers: Mapping[str, str], *, connect_timeout: float, pool_size: int = 32) -> None:
+        parts = urlsplit(url)
+        self.tls = parts.scheme == "https"
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (443 if self.tls else 80)
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        netloc = parts.netloc.rpartition("@")[2]
+        self._fixed = f"Host: {netloc}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.connect_timeout = connect_timeout
+        self.pool_size = pool_size
+        self._idle: list[_Connection] = []
+        self._ssl = ssl.create_default_context() if self.tls else None
+
+    async def _connect(self) -> _Connection:
+        try:
+            with anyio.fail_after(self.connect_timeout):
+                stream: ByteStream
+                if self._ssl is not None:
+                    stream = await anyio.connect_tcp(
+                        self.host, self.port, ssl_context=self._ssl, tls_standard_compatible=False
+                    )
+                else:
+                    stream = await anyio.connect_tcp(self.host, self.port)
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            raise HttpError(f"cannot connect to {self.host}:{self.port}: {exc}") from None
+        return _Connection(stream)
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.aclose()
+
+    @asynccontextmanager
+    async def request(
+        self, method: str, body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[Response]:
+        """Send one request; the response is usable inside the context (its connection then returns to the pool)."""
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        head = f"{method} {self.path} HTTP/1.1\r\n{self._fixed}{extra}Content-Length: {len(body)}\r\n\r\n"
+        data = head.encode("latin-1") + body
+        for attempt in (1, 2):
+            connection = self._idle.pop() if self._idle else await self._connect()
+            try:
+                await connection.stream.send(data)
+                status, response_headers = await self._read_head(connection)
+            except HttpError:
+                await connection.aclose()
+                if connection.reused and not connection.buffer and attempt == 1:
+                    continue  # closed while idle: the server never saw this request
+                raise
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+                await connection.aclose()
+                if connection.reused and attempt == 1:
+                    continue
+                raise HttpError(f"connection to {self.host}:{self.port} failed: {exc}") from None
+            break
+        reusable = response_headers.get("connection", "").lower() != "close"
+        done = False
+
+        async def body_stream() -> AsyncIterator[bytes]:
+            nonlocal done
+            async for piece in self._body(connection, response_headers, method):
+                yield piece
+            done = True
+
+        try:
+            yield Response(status, response_headers, body_stream())
+            if not done:  # the caller stopped early: drain small remainders, else drop the connection
+                reusable = False
+        finally:
+            if reusable and done and len(self._idle) < self.pool_size:
+                connection.reused = True
+                connection.buffer.clear()
+                self._idle.append(connection)
+            else:
+                await connection.aclose()
+
+    async def _read_head(self, connection: _Connection) -> tuple[int, dict[str, str]]:
+        while (end := connection.buffer.find(b"\r\n\r\n")) < 0:
+            if len(connection.buffer) > MAX_HEADER_BYTES:
+                raise HttpError("response headers too large")
+            if not await connection.fill():
+                raise HttpError(f"{self.host}:{self.port} closed the connection without answering")
+        head = bytes(connection.buffer[:end]).decode("latin-1")
+        del connection.buffer[: end + 4]
+        status_line, *lines = head.split("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            raise HttpError(f"not an HTTP response: {status_line[:80]!r}")
+        headers: dict[str, str] = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            key = name.strip().lower()
+            headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+        return int(parts[1]), headers
+
+    async def _body(self, connection: _Connection, headers: dict[str, str], method: str) -> AsyncIterator[bytes]:
+        if method == "HEAD":
+            return
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            async for piece in self._chunked(connection):
+                yield piece
+            return
+        length = headers.get("content-length")
+        if length is not None and length.strip().isdigit():
+            remaining = int(length)
+            while remaining > 0:
+                if not connection.buffer and not await connection.fill():
+                    raise HttpError("connection closed in the middle of a response body")
+                piece = bytes(connection.buffer[:remaining])
+                del connection.buffer[: len(piece)]
+                remaining -= len(piece)
+                yield piece
+            return
+        headers["connection"] = "close"  # delimited by close: the connection cannot be reused
+        while True:
+            if connection.buffer:
+                yield bytes(connection.buffer)
+                connection.buffer.clear()
+            if not await connection.fill():
+                return
+
+    async def _chunked(self, connection: _Connection) -> AsyncIterator[bytes]:
+        while True:
+            while (end := connection.buffer.find(b"\r\n")) < 0:
+                if not await connection.fill():
+                    raise HttpError("connection closed in the middle of a chunked body")
+            size_text = bytes(connection.buffer[:end]).split(b";")[0].strip()
+            del connection.buffer[: end + 2]
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise HttpError("invalid chunk size in response") from None
+            if size == 0:  # trailers end with an empty line
+                while (end := connection.buffer.find(b"\r\n")) != 0:
+                    if end > 0:
+                        del connection.buffer[: end + 2]
+                    elif not await connection.fill():
+                        return
+                del connection.buffer[:2]
+                return
+            while len(connection.buffer) < size + 2:
+                if not await connection.fill():
+                    raise HttpError("connection closed in the middle of a chunk")
+            piece = bytes(connection.buffer[:size])
+            del connection.buffer[: size + 2]
+            yield piece
