@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mcpwarden import __version__
-from mcpwarden.cli import approvals, audit, detect, pin, policy, quarantine, scan
+from mcpwarden.cli import approvals, audit, detect, pin, policy, quarantine, redteam, scan
 from mcpwarden.cli import gateway as gateway_cli
 from mcpwarden.errors import WardenError
 
@@ -29,6 +29,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(redteam.app, name="redteam")
 
 
 @app.command(epilog="Examples:\n\n  mcpwarden version")

@@ -1,0 +1,1 @@
+"""One module per attack suite; `mcpwarden.redteam.registry.ATTACKS` lists them in run order."""
