@@ -143,7 +143,18 @@ def test_default_chain_follows_the_design_order() -> None:
 @pytest.mark.parametrize(
     ("interceptors", "fragment"),
     [
-        ({"authz": {}}, "interceptors.authz: this interceptor is not available"),
+        ({"authz": {"policy_file": "p.yaml"}}, "interceptors.authz.policy_file: unknown option"),
+        (
+            {"rate_limit": {"limits": [{"key": "ip", "limit": 1, "window_s": 1}]}},
+            "interceptors.rate_limit.limits[0].key",
+        ),
+        ({"rate_limit": {"limits": [{"key": "tool", "limit": 1}]}}, "interceptors.rate_limit.limits[0].window_s"),
+        ({"flow_control": {"on_tainted": "shrug"}}, "interceptors.flow_control.on_tainted"),
+        ({"flow_control": {"labels": {"web/fetch": ["sneaky"]}}}, "interceptors.flow_control.labels.web/fetch"),
+        ({"approval": {"labels_any": ["scary"]}}, "interceptors.approval.labels_any"),
+        ({"approval": {"timeout_s": 0}}, "interceptors.approval.timeout_s"),
+        ({"pin_check": {"unknown": "allow"}}, "interceptors.pin_check.unknown"),
+        ({"kill_switch": {"targets": []}}, "interceptors.kill_switch.targets"),
         ({"nonsense": {}}, "interceptors.nonsense: unknown interceptor"),
         ({"scanning": {"enabled": "yes"}}, "interceptors.scanning.enabled"),
         ({"scanning": {"tool_output": "shred"}}, "interceptors.scanning.tool_output"),
@@ -158,4 +169,4 @@ def test_chain_config_errors_name_the_key(interceptors: dict[str, Any], fragment
 
 def test_disabled_interceptor_is_left_out() -> None:
     chain = default_interceptors(_config({"scanning": {"enabled": False}}), InterceptorContext(StaticCatalog()))
-    assert [i.name for i in chain] == ["constraints"]
+    assert [i.name for i in chain] == [slot for slot in SLOTS if slot != "scanning"]

@@ -180,7 +180,7 @@ class Gateway:
             if method in _PROXIED:
                 return await self._proxied(session, message, emit, _PROXIED[method])
             if method in _LISTS:
-                items = await self.router.aggregate(_LISTS[method])
+                items = await self._visible(session, _LISTS[method], await self.router.aggregate(_LISTS[method]))
                 return self._reply(session, message, method, {KINDS[_LISTS[method]].key: items})
             if method == "ping" and session.era == "legacy":
                 return result_text(message.id_text or "null", "{}")
@@ -203,6 +203,19 @@ class Gateway:
             return error_text(message.id_text, INVALID_PARAMS, str(exc))
         except UpstreamError as exc:
             return error_text(message.id_text, exc.code, exc.message)
+
+    async def _visible(self, session: Session, kind: ListKind, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The listing without what interceptors hide (quarantined or rug-pulled tools and prompts)."""
+        if kind not in ("tools", "prompts") or not self.pipeline.filters_listings:
+            return items
+        definition_kind = KINDS[kind].definition
+        found: list[tuple[dict[str, Any], ToolDef | None]] = []
+        for item in items:
+            split = self.router.split_name(str(item.get("name", "")))
+            definition = self.router.definition(split[0], definition_kind, split[1]) if split else None
+            found.append((item, definition))
+        hidden = await self.pipeline.hidden([d for _, d in found if d is not None], session.principal)
+        return [item for item, d in found if d is None or (d.server, d.kind, d.name) not in hidden]
 
     def _reply(self, session: Session, message: Message, method: str, result: dict[str, Any]) -> str:
         return result_text(message.id_text or "null", self.shaper.from_dict(session.era, method, result))

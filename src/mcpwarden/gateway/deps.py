@@ -6,8 +6,8 @@
   `mask_secrets` as its redact hook: storage cannot import the detectors itself).
 - `CapabilityClassifier`: `mcpwarden.detect.capabilities.classify_tool`; its labels land in
   `ToolCall.labels` for the policy and flow-control interceptors.
-- Interceptor factories for the chain slots other modules fill (authz, rate limit, flow control,
-  approval, pin check, kill switch): see `pipeline.SLOTS`.
+- Interceptor factories that replace built-in ones for chain slots (see `pipeline.SLOTS`); every
+  slot has a built-in in `gateway.interceptors`.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ list, `SLOTS`, as DESIGN.md gives it:
     kill switch → authz → argument constraints → rate limit → flow control → approval   (request side)
     pin check → injection/secret detection and redaction                               (response side)
 
-Each slot is filled by a factory; the gateway ships `constraints` and `scanning`, and the other slots
-take the factories their modules provide (`GatewayDeps.factories`). Rules:
+Each slot is filled by a factory; the gateway ships one for every slot (`interceptors.BUILTIN_FACTORIES`)
+and `GatewayDeps.factories` may replace any of them. Rules:
 - An interceptor that raises denies the call (fail closed); the exception is recorded as the
   verdict's error.
 - In `enforce` mode the first denial stops the chain; in `monitor` mode every verdict is recorded,
@@ -16,6 +16,11 @@ take the factories their modules provide (`GatewayDeps.factories`). Rules:
 - `modify` means the interceptor changed `call.arguments` (request) or `call.result` (response) in
   place; the gateway then re-serialises that part, and only that part.
 - `ask` stands until a later verdict from the `approval` slot answers it; unanswered, it denies.
+
+Listings: an interceptor may also define `async def hide(definitions, principal) -> set of (server, kind, name)`
+(the `ListingFilter` Protocol) to take tools and prompts out of tools/list and prompts/list (the
+kill switch hides quarantined tools, the pin check rug-pulled ones). A filter that raises hides the
+whole batch (fail closed); in `monitor` mode nothing is hidden.
 """
 
 from __future__ import annotations
@@ -25,12 +30,12 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from mcpwarden.errors import ConfigError
 from mcpwarden.gateway.config import GatewayConfig, Mode
-from mcpwarden.types import DefinitionKind, ToolCall, ToolDef, Verdict
+from mcpwarden.types import DefinitionKind, Principal, ToolCall, ToolDef, Verdict
 
 log = logging.getLogger("mcpwarden.gateway.pipeline")
 
@@ -56,13 +61,30 @@ class ToolCatalog(Protocol):
     def definition(self, upstream: str, kind: DefinitionKind, name: str) -> ToolDef | None: ...
 
 
+DefinitionKey = tuple[str, DefinitionKind, str]
+"""(server, kind, upstream name) of a listed tool or prompt."""
+
+
+@runtime_checkable
+class ListingFilter(Protocol):
+    """An interceptor that also hides definitions from listings: return the keys to hide."""
+
+    async def hide(self, definitions: Sequence[ToolDef], principal: Principal) -> set[DefinitionKey]: ...
+
+
 @dataclass(frozen=True)
 class InterceptorContext:
-    """What a factory gets besides its options: the catalog, where its options came from, shared helpers."""
+    """What a factory gets besides its options: the catalog, where its options came from, shared helpers.
+
+    `config` is the whole gateway configuration (policy file, database path); `shared` is one dict
+    per chain where interceptors keep what they share (one live-state connection for all of them).
+    """
 
     catalog: ToolCatalog
     source: str = "<config>"
     services: Mapping[str, Any] = field(default_factory=dict)
+    config: GatewayConfig | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def option_error(self, interceptor: str, key: str, message: str) -> ConfigError:
         """A ConfigError naming `interceptors.<interceptor>.<key>` in the config file."""
@@ -124,6 +146,26 @@ class Pipeline:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.interceptors)
+
+    @property
+    def filters_listings(self) -> bool:
+        """Whether any interceptor hides definitions (and the mode lets it)."""
+        return self.mode == "enforce" and any(isinstance(i, ListingFilter) for i in self.interceptors)
+
+    async def hidden(self, definitions: Sequence[ToolDef], principal: Principal) -> set[DefinitionKey]:
+        """Keys of the definitions some interceptor hides; all of them when a filter fails."""
+        out: set[DefinitionKey] = set()
+        if self.mode != "enforce":
+            return out
+        for interceptor in self.interceptors:
+            if not isinstance(interceptor, ListingFilter):
+                continue
+            try:
+                out |= await interceptor.hide(definitions, principal)
+            except Exception:  # fail closed: a filter that cannot decide hides the batch
+                log.exception("interceptor %s failed to filter a listing; the listing is hidden", interceptor.name)
+                return {(d.server, d.kind, d.name) for d in definitions}
+        return out
 
     async def on_request(self, call: ToolCall) -> Outcome:
         return await self._run("request", call)
@@ -191,6 +233,8 @@ def default_interceptors(
     """
     from mcpwarden.gateway.interceptors import BUILTIN_FACTORIES
 
+    if context.config is None:
+        context = replace(context, config=config)
     available: dict[str, InterceptorFactory] = {**BUILTIN_FACTORIES, **(factories or {})}
     unknown = sorted(set(config.interceptors) - set(SLOTS))
     if unknown:
