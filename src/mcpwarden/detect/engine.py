@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import regex
 
-from mcpwarden.detect.anchors import MARKS, max_width, requirements
+from mcpwarden.detect.anchors import MARKS
 from mcpwarden.detect.decoders import default_decoders
+from mcpwarden.detect.matching import line_view, make_match, search, windows
 from mcpwarden.detect.normalize import MAX_FIELD_CHARS, Decoder, Normalized, Normalizer, Reveal, Segment
+from mcpwarden.detect.patterns import Index, Pattern, build_index, compile_rule
+from mcpwarden.detect.prefilter import Prefilter
 from mcpwarden.detect.results import DetectResult, Match, Screen, score
 from mcpwarden.detect.ruleset import TEXT_KINDS, Rule, builtin_rules
 from mcpwarden.detect.scoring import Scorer, Thresholds, combine, load_thresholds
@@ -44,100 +47,26 @@ from mcpwarden.detect.words import (
     view_words,
     words_of,
 )
-from mcpwarden.errors import RuleError
-from mcpwarden.types import Severity
 
 DEFAULT_TIMEOUT_S = 0.5  # per pattern and text; a timeout is reported (MW399), never fatal
 _CONTEXT = 40
-_MAX_SPAN = 160  # evidence shows at most this much of a long match
 _BREAKS = frozenset(b" \x1e")  # what can surround a word in translated bytes
-_QUOTES = frozenset("'\"“”‘’`«»")
-_QUOTED = "Quoted, as when a text mentions the phrase rather than addresses the model."
-_MAX_WINDOWS = 64
 SCREEN_KINDS = frozenset(
     {"tool_description", "parameter_description", "prompt", "resource"}
 )  # beyond this many anchor-word occurrences, one search over the whole view is cheaper
-_ORIGIN_DETAIL = MappingProxyType(
-    {
-        "tag_characters": "text hidden with Unicode tag characters",
-        "variation_selectors": "text hidden in variation selectors",
-        "ansi_escape": "a terminal escape sequence",
-        "html_comment": "an HTML comment",
-        "hidden_element": "a hidden HTML element",
-        "markdown_comment": "a Markdown comment",
-        "markup_attribute": "an HTML attribute or Markdown title",
-        "base64": "base64-decoded text",
-        "hex": "hex-decoded text",
-        "url_encoding": "URL-decoded text",
-        "html_entities": "text decoded from HTML entities",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Pattern:
-    """One compiled pattern, the rule it belongs to, and the words any match must contain."""
-
-    rule: int  # index into Engine._pattern_rules
-    regex: regex.Pattern[str]
-    clauses: tuple[frozenset[bytes], ...]  # all required, one word of each; () = run on every text
-    lines: bool = False  # matched against the text with its line breaks kept (`options: {lines: true}`)
-    width: int | None = None  # longest possible match, when bounded: lets long texts be searched in windows
-
-
-@dataclass(frozen=True, slots=True)
-class _Index:
-    """Patterns keyed by the words of their first (rarest) clause, and those with no clause at all."""
-
-    by_word: Mapping[bytes, tuple[tuple[int, tuple[frozenset[bytes], ...]], ...]]  # → (pattern, other clauses)
-    words: frozenset[bytes]
-    always: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What runs on one text kind."""
 
-    index: _Index
+    index: Index
     checks: tuple[tuple[Rule, CheckFn], ...]
     empty: DetectResult
 
 
 def _rule_kinds(rule: Rule) -> frozenset[str]:
     return rule.kinds & TEXT_KINDS if rule.kinds else TEXT_KINDS
-
-
-def _compile(rule: Rule, rule_index: int) -> list[_Pattern]:
-    where = f"{rule.source}:{rule.id}"
-    compiled = []
-    for number, pattern in enumerate(rule.patterns, start=1):
-        try:
-            rx = regex.compile(pattern, regex.IGNORECASE | regex.MULTILINE)
-        except regex.error as exc:
-            raise RuleError(f"pattern {number} does not compile: {exc}", where=where) from None
-        if can_match_empty(rx):
-            raise RuleError(f"pattern {number} can match empty text, so it would fire everywhere", where=where)
-        clauses = tuple(frozenset(w.encode() for w in clause) for clause in requirements(pattern))
-        compiled.append(_Pattern(rule_index, rx, clauses, bool(rule.options.get("lines")), max_width(pattern)))
-    return compiled
-
-
-def can_match_empty(rx: regex.Pattern[str]) -> bool:
-    """Whether a pattern can produce a zero-length match (probed at word edges, spaces and text ends)."""
-    return any(m.start() == m.end() for probe in ("", " ", "a", "a b", ". a.", "<a>") for m in rx.finditer(probe))
-
-
-def _index(patterns: Sequence[_Pattern], selected: Iterable[int]) -> _Index:
-    by_word: dict[bytes, list[tuple[int, tuple[frozenset[bytes], ...]]]] = {}
-    always: list[int] = []
-    for index in selected:
-        clauses = patterns[index].clauses
-        if not clauses:
-            always.append(index)
-        for word in clauses[0] if clauses else ():
-            by_word.setdefault(word, []).append((index, clauses[1:]))
-    frozen = {w: tuple(entries) for w, entries in by_word.items()}
-    return _Index(MappingProxyType(frozen), frozenset(frozen), tuple(always))
 
 
 class Engine:
@@ -152,9 +81,11 @@ class Engine:
         decoders: Sequence[Decoder] | None = None,
         thresholds: Thresholds | None = None,
         scorer: Scorer | None = None,
+        prefilter: bool = True,
     ) -> None:
         """`decoders` default to base64, hex, URL and HTML-entity decoding (pass `()` for none);
-        `thresholds` to the shipped `thresholds.yaml`; `scorer` (a learned classifier) to none."""
+        `thresholds` to the shipped `thresholds.yaml`; `scorer` (a learned classifier) to none;
+        `prefilter=False` leaves out the Hyperscan prefilter (same results, slower; for comparison)."""
         self.decoders = tuple(default_decoders() if decoders is None else decoders)
         self.normalizer = Normalizer(max_chars=max_chars, decoders=self.decoders)
         self.max_chars = max_chars
@@ -163,21 +94,24 @@ class Engine:
         self.scorer = scorer
         self.all_rules = tuple(rules)  # including rules other modules implement (inventory checks)
         pattern_rules: list[Rule] = []
-        patterns: list[_Pattern] = []
+        patterns: list[Pattern] = []
         checks: list[tuple[Rule, CheckFn]] = []
         for rule in self.all_rules:
             if rule.patterns and (not rule.kinds or rule.kinds & TEXT_KINDS):
-                patterns += _compile(rule, len(pattern_rules))
+                patterns += compile_rule(rule, len(pattern_rules))
                 pattern_rules.append(rule)
             elif rule.check is not None and rule.check in TEXT_CHECKS:
                 checks.append((rule, TEXT_CHECKS[rule.check]))
         self._pattern_rules = tuple(pattern_rules)
         self._patterns = tuple(patterns)
+        # `lines` patterns match a different view of the text; the anchor index alone serves them.
+        sources = [None if p.lines else p.regex.pattern for p in self._patterns]
+        self._prefilter = Prefilter(sources) if prefilter and any(sources) else None
         self.rules = self._pattern_rules + tuple(r for r, _ in checks)
         self._plans = MappingProxyType({kind: self._plan(kind, checks) for kind in sorted(TEXT_KINDS)})
         # Screening serves the scanner, which reads definitions: rules only for tool results stay out of it.
         screened = [i for i, p in enumerate(self._patterns) if _rule_kinds(self._pattern_rules[p.rule]) & SCREEN_KINDS]
-        self._any = _index(self._patterns, screened)
+        self._any = build_index(self._patterns, screened)
         self._vocabulary = frozenset(w for i in screened for clause in self._patterns[i].clauses for w in clause)
         every_word = frozenset(w for p in self._patterns for clause in p.clauses for w in clause)
         self._marks = tuple(sorted(m for m in every_word if m.decode() in MARKS))
@@ -187,7 +121,7 @@ class Engine:
         selected = [i for i, p in enumerate(self._patterns) if kind in _rule_kinds(self._pattern_rules[p.rule])]
         mine = tuple((rule, fn) for rule, fn in checks if kind in _rule_kinds(rule))
         empty = DetectResult(kind, threshold=self.thresholds.threshold(kind))
-        return _Plan(_index(self._patterns, selected), mine, empty)
+        return _Plan(build_index(self._patterns, selected), mine, empty)
 
     def patterns_of(self, rule_id: str) -> tuple[regex.Pattern[str], ...]:
         """The compiled patterns of a pattern rule (empty for unknown ids and code checks)."""
@@ -203,7 +137,7 @@ class Engine:
             return " ".join(text.split())
         return self.normalizer.normalize(text).view
 
-    def _live(self, index: _Index, words: frozenset[bytes]) -> list[int]:
+    def _live(self, index: Index, words: frozenset[bytes]) -> list[int]:
         """Patterns whose every clause `words` satisfies (plus those with no clause), in rule order."""
         hits = index.words.intersection(words)
         if not hits:
@@ -379,6 +313,9 @@ class Engine:
         done: set[int] = set()
         view = norm.view
         sources = (Segment(view, "text"), *norm.segments)
+        covered = self._prefilter.covered if self._prefilter is not None and live else frozenset()
+        # One linear Hyperscan pass per source tells which live patterns need a `regex` search at all.
+        hits = [self._prefilter.hits(s.text) for s in sources] if covered and not covered.isdisjoint(live) else None
         lines: tuple[Segment, ...] | None = None
         # Long ASCII views are searched only near the words a pattern needs (see `windows`).
         spaced = b" " + view.encode("ascii").translate(FAST_TABLE) + b" " if ascii_view and len(view) > 1024 else None
@@ -389,98 +326,22 @@ class Engine:
             rule = self._pattern_rules[pattern.rule]
             if pattern.lines:
                 lines = lines if lines is not None else (Segment(line_view(norm.text or view), "text"),)
-            for source in lines if pattern.lines and lines is not None else sources:
+            for number, source in enumerate(lines if pattern.lines and lines is not None else sources):
+                if hits is not None and index in covered and not pattern.lines:
+                    may = hits[number]
+                    if may is not None and index not in may:
+                        continue  # Hyperscan proved the pattern cannot match this source
                 spans = windows(pattern, spaced) if spaced is not None and source.text is view else None
                 try:
-                    found = _search(pattern.regex, source.text, spans, self.timeout_s)
+                    found = search(pattern.regex, source.text, spans, self.timeout_s)
                 except TimeoutError:
                     extra.append(Reveal("timeout", 1, source.text[:_CONTEXT], note=rule.id))
                     continue
                 if found is not None:
-                    matches.append(_match(rule, source, found, norm, pattern.lines))
+                    matches.append(make_match(rule, source, found, norm, pattern.lines))
                     done.add(pattern.rule)
                     break
         return matches, extra
-
-
-def _search(
-    rx: regex.Pattern[str], text: str, spans: list[tuple[int, int]] | None, timeout: float
-) -> regex.Match[str] | None:
-    if spans is None:
-        return rx.search(text, timeout=timeout)
-    for start, end in spans:
-        found = rx.search(text, start, end, timeout=timeout)
-        if found is not None:
-            return found
-    return None
-
-
-def windows(pattern: _Pattern, spaced: bytes) -> list[tuple[int, int]] | None:
-    """The stretches of a view that can hold a match: around each word of the pattern's first clause.
-
-    `spaced` is the view translated by FAST_TABLE with a space added at each end, so a word `w` at
-    view offset i appears as b" w " at offset i. None means: search the whole view.
-    """
-    width = pattern.width
-    if width is None or not pattern.clauses or len(spaced) < 4 * width:
-        return None
-    spans: list[tuple[int, int]] = []
-    limit = len(spaced) - 2
-    for word in pattern.clauses[0]:
-        if not (word.isalnum() or b"_" in word):
-            return None  # a punctuation mark: not in the translated view
-        needle = b" " + word + b" "
-        at = spaced.find(needle)
-        while at >= 0:
-            spans.append((max(0, at - width), min(limit, at + len(word) + width)))
-            if len(spans) > _MAX_WINDOWS:
-                return None
-            at = spaced.find(needle, at + len(word) + 1)
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def line_view(text: str) -> str:
-    """The text with spaces collapsed inside each line and line breaks kept (for `lines` patterns)."""
-    return "\n".join(" ".join(line.split()) for line in text.splitlines())
-
-
-def _match(rule: Rule, source: Segment, found: regex.Match[str], norm: Normalized, lines: bool = False) -> Match:
-    origin = source.origin
-    if origin == "text" and not lines:
-        inside = [r for r in norm.regions() if r.span and r.span[0] <= found.start() < r.span[1]]
-        origin = inside[0].kind if inside else "text"
-    text = source.text
-    start, end = max(0, found.start() - _CONTEXT), min(found.end(), found.start() + _MAX_SPAN) + _CONTEXT
-    evidence = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
-    if origin == "text" and _quoted(text, found.start(), found.end()):
-        # Quoted in plain view: an article or a scanner's documentation mentioning the phrase. Still
-        # reported, but as a hint: hidden channels and unquoted text keep the rule's severity.
-        return Match(rule, evidence, _QUOTED, origin, Severity.LOW if rule.severity > Severity.LOW else None)
-    return Match(rule, evidence, origin_detail(origin), origin)
-
-
-def _quoted(text: str, start: int, end: int) -> bool:
-    """Whether a match sits inside quotation marks that open right before it and close right after."""
-    before = text[max(0, start - 2) : start].rstrip()
-    after = text[end : end + 3].lstrip(" .,;:!?")
-    return bool(before) and before[-1] in _QUOTES and bool(after) and after[0] in _QUOTES
-
-
-def origin_detail(origin: str) -> str:
-    """Where a match was hidden, in words: "Found in base64-decoded text (inside URL-decoded text)."."""
-    channels = [_ORIGIN_DETAIL.get(part, "") for part in reversed(origin.split(">")) if part != "text"]
-    channels = [c for c in channels if c]
-    if not channels:
-        return ""
-    inner, outer = channels[0], channels[1:]
-    return f"Found in {inner}" + "".join(f" (inside {c})" for c in outer) + "."
 
 
 def _texts_holding(words: Iterable[bytes], raw: bytes, translated: bytes) -> set[int]:
