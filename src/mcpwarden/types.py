@@ -269,7 +269,7 @@ def mask_secret(value: str) -> str:
     return f"{value[:keep]}…{'*' * 6}…{value[-2:]}"
 
 
-# --- Gateway -----------------------------------------------------------------------------------------
+# Gateway types
 
 Decision = Literal["allow", "deny", "modify", "ask"]
 CallAction = Literal["call_tool", "read_resource", "get_prompt", "list"]
