@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mcpwarden.redteam.attack import Context, ToolAnswer, answer_text
@@ -42,6 +42,27 @@ async def _send(ctx: Context, tool: ToolDef, param: Param, value: Any) -> tuple[
     return args, await ctx.call_tool(tool.name, args)
 
 
+async def _first_proven(
+    ctx: Context,
+    attack_id: str,
+    rule_id: str,
+    tool: ToolDef,
+    param: Param,
+    payloads: Iterable[str],
+    observe: Callable[[str, ToolAnswer], dict[str, Any]],
+) -> None:
+    """Send each payload to `param` of `tool` until the oracle of `rule_id` judges one proven."""
+    for index, payload in enumerate(payloads):
+        key = f"{attack_id}:{tool.name}:{param.name}:{index}"
+        with ctx.probe(key):
+            args, answer = await _send(ctx, tool, param, payload)
+        request = _request(tool.name, args)
+        if ctx.judge(
+            key, rule_id, observe(payload, answer), request=request, tool=tool.name, kind="tool", pointer=param.pointer
+        ):
+            return
+
+
 class PathTraversal:
     id = "args.path_traversal"
     suite = "arguments"
@@ -56,21 +77,15 @@ class PathTraversal:
                 continue
             baseline = (await ctx.baseline(tool)).text
             payloads = ("file:///etc/passwd",) if param.role == "url" else _TRAVERSALS
-            for index, payload in enumerate(payloads):
-                key = f"{self.id}:{tool.name}:{param.name}:{index}"
-                with ctx.probe(key):
-                    args, answer = await _send(ctx, tool, param, payload)
-                observation = {"sent": payload, "answer": answer.text, "baseline": baseline}
-                if ctx.judge(
-                    key,
-                    "MW700",
-                    observation,
-                    request=_request(tool.name, args),
-                    tool=tool.name,
-                    kind="tool",
-                    pointer=param.pointer,
-                ):
-                    break
+            await _first_proven(
+                ctx,
+                self.id,
+                "MW700",
+                tool,
+                param,
+                payloads,
+                lambda sent, answer, baseline=baseline: {"sent": sent, "answer": answer.text, "baseline": baseline},
+            )
 
 
 class CommandInjection:
@@ -89,21 +104,16 @@ class CommandInjection:
             variants = [f"{prefix}; echo {word}", f"$(echo {word})", f"{prefix} | echo {word}"]
             if param.role == "host":
                 variants += [f"{prefix} && echo {word}", f"`echo {word}`"]
-            for index, payload in enumerate(variants):
-                key = f"{self.id}:{tool.name}:{param.name}:{index}"
-                with ctx.probe(key):
-                    args, answer = await _send(ctx, tool, param, payload)
-                observation = {"sent": payload, "canary": left + right, "answer": answer.text}
-                if ctx.judge(
-                    key,
-                    "MW701",
-                    observation,
-                    request=_request(tool.name, args),
-                    tool=tool.name,
-                    kind="tool",
-                    pointer=param.pointer,
-                ):
-                    break
+            canary = left + right
+            await _first_proven(
+                ctx,
+                self.id,
+                "MW701",
+                tool,
+                param,
+                variants,
+                lambda sent, answer, canary=canary: {"sent": sent, "canary": canary, "answer": answer.text},
+            )
 
 
 class TemplateInjection:
@@ -118,21 +128,22 @@ class TemplateInjection:
         for tool, param in targets(ctx, frozenset({"text", "query"})):
             a, b = ctx.rng.randint(10007, 99991), ctx.rng.randint(10007, 99991)
             baseline = (await ctx.baseline(tool)).text
-            for index, payload in enumerate((f"{{{{{a}*{b}}}}}", f"${{{a}*{b}}}", f"<%= {a}*{b} %>", f"#{{{a}*{b}}}")):
-                key = f"{self.id}:{tool.name}:{param.name}:{index}"
-                with ctx.probe(key):
-                    args, answer = await _send(ctx, tool, param, payload)
-                observation = {"sent": payload, "product": str(a * b), "answer": answer.text, "baseline": baseline}
-                if ctx.judge(
-                    key,
-                    "MW702",
-                    observation,
-                    request=_request(tool.name, args),
-                    tool=tool.name,
-                    kind="tool",
-                    pointer=param.pointer,
-                ):
-                    break
+            payloads = (f"{{{{{a}*{b}}}}}", f"${{{a}*{b}}}", f"<%= {a}*{b} %>", f"#{{{a}*{b}}}")
+            product = str(a * b)
+            await _first_proven(
+                ctx,
+                self.id,
+                "MW702",
+                tool,
+                param,
+                payloads,
+                lambda sent, answer, product=product, baseline=baseline: {
+                    "sent": sent,
+                    "product": product,
+                    "answer": answer.text,
+                    "baseline": baseline,
+                },
+            )
 
 
 class SqlInjection:
