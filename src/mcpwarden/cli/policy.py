@@ -143,7 +143,7 @@ def explain(
         typer.echo(f"error:    {escape_evidence(error)}")
 
 
-# -- init --------------------------------------------------------------------------------------
+# -- init
 
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 # A tool whose name starts with one of these reads (the classifier's labels still decide if it is risky).

@@ -47,7 +47,7 @@ _STDERR_TAIL_LINES = 5
 _STDERR_TAIL_CHARS = 500
 
 
-# ---------------------------------------------------------------- locations and shared helpers
+# -- locations and shared helpers
 
 
 def pointer(base: str, *parts: str | int) -> str:
@@ -103,7 +103,7 @@ def _url_host(url: str | None) -> str | None:
         return None
 
 
-# ---------------------------------------------------------------- static spec checks (MW201–MW207)
+# -- static spec checks (MW201–MW207)
 
 
 def _check_plaintext_secret(rule: Rule, spec: ServerSpec) -> list[Finding]:
@@ -181,7 +181,7 @@ def _container_check(find: Callable[[Rule, Sequence[str]], list[containers.Conta
     return check
 
 
-# ---------------------------------------------------------------- after connecting (MW110, MW208, MW209)
+# -- after connecting (MW110, MW208, MW209)
 
 
 def _scrub(text: str, spec: ServerSpec) -> str:
@@ -262,7 +262,7 @@ def _check_legacy_protocol(rule: Rule, inventory: ServerInventory) -> list[Findi
     ]
 
 
-# ---------------------------------------------------------------- config files (MW100)
+# -- config files (MW100)
 
 
 def _check_file_problem(rule: Rule, problem: ConfigProblem) -> list[Finding]:
@@ -271,7 +271,7 @@ def _check_file_problem(rule: Rule, problem: ConfigProblem) -> list[Finding]:
     return [make_finding(rule, location, reason, detail=_detail(f"Client: {problem.client}."))]
 
 
-# ---------------------------------------------------------------- registry and entry points
+# -- registry and entry points
 
 _SPEC_CHECKS: Mapping[str, SpecCheck] = {
     "config_plaintext_secret": _check_plaintext_secret,
@@ -328,7 +328,7 @@ def check_problems(problems: Sequence[ConfigProblem], rules: Iterable[Rule] | No
     return [f for problem in problems for rule in selected for f in _PROBLEM_CHECKS[str(rule.check)](rule, problem)]
 
 
-# ---------------------------------------------------------------- rule cases (the YAML `cases:` contract)
+# -- rule cases (the YAML `cases:` contract)
 
 _CASE_SOURCE = ServerSource(client="case", path="mcp.json", key="/mcpServers/case", line=2)
 

@@ -247,7 +247,7 @@ def _group_findings(
     return findings
 
 
-# ---------------------------------------------------------------- rule cases (the YAML `cases:` contract)
+# -- rule cases (the YAML `cases:` contract)
 
 CASE_CONFIG = "claude-desktop:/home/me/.config/Claude/claude_desktop_config.json"
 

@@ -108,7 +108,7 @@ class Gateway:
         self._label_cache: dict[tuple[str, str], tuple[ToolDef, frozenset[str]]] = {}
         self._progress_seq = 0
 
-    # --- lifetime and identity -------------------------------------------------------------------
+    # --- lifetime and identity
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Run the upstream pool and housekeeping until cancelled."""
@@ -142,7 +142,7 @@ class Gateway:
                 found = client.principal
         return found
 
-    # --- sessions ------------------------------------------------------------------------------
+    # --- sessions
 
     def open_session(self, principal: Principal, message: Message) -> tuple[Session, str]:
         """Answer a 2025-era `initialize` by opening a session; returns it and the response text."""
@@ -166,7 +166,7 @@ class Gateway:
         info = client_info if isinstance(client_info, dict) else {}
         return Session(None, principal, "modern", version, info)
 
-    # --- dispatch ------------------------------------------------------------------------------
+    # --- dispatch
 
     async def handle(self, session: Session, message: Message, emit: Emit | None = None) -> str | None:
         """Process one client message; the response text for a request, None otherwise."""
@@ -229,7 +229,7 @@ class Gateway:
                 if inflight.scope is not None:
                     inflight.scope.cancel()
 
-    # --- proxied calls -------------------------------------------------------------------------
+    # --- proxied calls
 
     async def _resolve(self, action: CallAction, params: dict[str, Any]) -> tuple[Upstream, str, str, ToolDef | None]:
         """(upstream, public name, upstream name, definition) for a call's target."""
@@ -374,7 +374,7 @@ class Gateway:
             return False
         return True
 
-    # --- other routed requests -----------------------------------------------------------------
+    # --- other routed requests
 
     async def _subscription(self, session: Session, message: Message, method: str) -> str:
         uri = (message.params or {}).get("uri")
@@ -412,7 +412,7 @@ class Gateway:
             return f'{{"jsonrpc":"2.0","id":{message.id_text},"error":{error}}}'
         return self._reply(session, message, "completion/complete", result.value)
 
-    # --- messages from upstreams ---------------------------------------------------------------
+    # --- messages from upstreams
 
     def _upstream_notification(self, upstream: str, message: Message) -> None:
         method = message.method or ""

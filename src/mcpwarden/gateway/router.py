@@ -89,7 +89,7 @@ class Router:
         for upstream in pool:
             upstream.on_connect = self.invalidate
 
-    # --- names -----------------------------------------------------------------------------------
+    # --- names
 
     def public_name(self, upstream: str, name: str) -> str:
         return f"{upstream}{self.separator}{name}" if self.namespaced else name
@@ -104,7 +104,7 @@ class Router:
             return None
         return upstream, name
 
-    # --- listings --------------------------------------------------------------------------------
+    # --- listings
 
     def invalidate(self, upstream: str, kinds: tuple[ListKind, ...] | None = None) -> None:
         for kind in kinds or tuple(KINDS):
@@ -208,7 +208,7 @@ class Router:
         self._templates.append((template_regex(template), upstream))
         return item
 
-    # --- resolution ------------------------------------------------------------------------------
+    # --- resolution
 
     async def resolve(self, kind: Literal["tool", "prompt"], public: str) -> tuple[Upstream, ToolDef]:
         """The upstream and definition behind a public tool or prompt name; RouteError if none."""

@@ -92,7 +92,7 @@ class Upstream(abc.ABC):
         self._is_ready = False
         self._task_group: anyio.abc.TaskGroup | None = None
 
-    # --- the transport's part ------------------------------------------------------------------
+    # --- the transport's part
 
     @abc.abstractmethod
     async def _connect_and_serve(self) -> None:
@@ -102,7 +102,7 @@ class Upstream(abc.ABC):
     async def _send(self, text: str) -> None:
         """Send one message; raise UpstreamError if it cannot be sent."""
 
-    # --- calls -----------------------------------------------------------------------------------
+    # --- calls
 
     @property
     def ready(self) -> bool:
@@ -167,7 +167,7 @@ class Upstream(abc.ABC):
             params = dumps({"requestId": request_id, "reason": reason})
             self._task_group.start_soon(self.notify, "notifications/cancelled", params)
 
-    # --- what the transport calls ----------------------------------------------------------------
+    # --- what the transport calls
 
     def deliver(self, message: Message) -> None:
         """Route one message received from the upstream."""
@@ -234,7 +234,7 @@ class Upstream(abc.ABC):
             self._ready = anyio.Event()
         self._fail_pending(f"upstream {self.name} {reason}")
 
-    # --- supervision -----------------------------------------------------------------------------
+    # --- supervision
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Keep the upstream connected until cancelled, reconnecting with exponential backoff."""

@@ -71,7 +71,7 @@ class PolicyEngine:
         if not self._ids:
             self.warnings = (*self.warnings, "the policy has no policies: every call is denied")
 
-    # -- construction ------------------------------------------------------------------------
+    # -- construction
 
     @classmethod
     def from_file(cls, path: Path) -> PolicyEngine:
@@ -111,7 +111,7 @@ class PolicyEngine:
         """How many Cedar policies the set holds."""
         return len(self._ids)
 
-    # -- decisions ---------------------------------------------------------------------------
+    # -- decisions
 
     def decide(
         self,
@@ -197,7 +197,7 @@ class PolicyEngine:
         """Cedar's error text with positional ids replaced by the policy's `@id`."""
         return _ERROR_POLICY.sub(lambda m: f"policy `{self._ids.get(m.group(1), m.group(1))}`", error)
 
-    # -- entities ----------------------------------------------------------------------------
+    # -- entities
 
     def _entities_for(
         self, principal: Principal, resource: ResourceInfo

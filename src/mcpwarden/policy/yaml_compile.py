@@ -101,7 +101,7 @@ def compile_policy(data: Any, where: Located | None = None) -> CompiledPolicy:
     return CompiledPolicy(cedar="\n\n".join(blocks) + "\n", rule_ids=tuple(ids), warnings=tuple(warnings))
 
 
-# -- pieces ------------------------------------------------------------------------------------
+# -- pieces
 
 
 def _strings(value: Any, path: str, loc: Located, *, allow_empty: bool = False) -> list[str]:

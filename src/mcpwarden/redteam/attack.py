@@ -192,7 +192,7 @@ class Context:
         self._stdio: StdioWire | None = None
         self._primary: McpSession | None = None
 
-    # --- connections ---------------------------------------------------------------------------
+    # --- connections
     def http_wire(self) -> HttpWire:
         if self.target.url is None:
             raise ConnectError("this attack needs an HTTP target")
@@ -246,7 +246,7 @@ class Context:
             if self._stdio is not None:
                 await self._stdio.aclose()
 
-    # --- probing -------------------------------------------------------------------------------
+    # --- probing
     def canary_token(self, size: int = 10) -> str:
         return "".join(self.rng.choice("0123456789abcdef") for _ in range(size))
 

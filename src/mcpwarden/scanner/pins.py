@@ -45,7 +45,7 @@ def pinning_rules() -> dict[str, Rule]:
     return {rule.id: rule for rule in load_rule_file(path)}
 
 
-# -- diff ------------------------------------------------------------------------------------
+# -- diff
 
 
 def _pointer(parent: str, key: str | int) -> str:
@@ -150,7 +150,7 @@ def render_changes(changes: Sequence[_Change]) -> str:
     return "\n".join(kept)
 
 
-# -- comparison ------------------------------------------------------------------------------
+# -- comparison
 
 
 def _enumerated(inventories: Sequence[ServerInventory]) -> dict[str, dict[_Key, ToolDef]]:

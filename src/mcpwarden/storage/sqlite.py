@@ -88,7 +88,7 @@ class SqliteStore:
             self.close()
             raise
 
-    # -- lifecycle -------------------------------------------------------------------------
+    # -- lifecycle
 
     def close(self) -> None:
         """Close the connection; safe to call twice."""
@@ -115,7 +115,7 @@ class SqliteStore:
         with self._writing("cannot prepare the database schema") as c:
             migrate(c, now=self._now(), where=str(self.path))
 
-    # -- plumbing --------------------------------------------------------------------------
+    # -- plumbing
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
@@ -147,7 +147,7 @@ class SqliteStore:
                     conn.execute("ROLLBACK")
                 raise
 
-    # -- scans -----------------------------------------------------------------------------
+    # -- scans
 
     def record_scan(self, meta: ScanMeta) -> int:
         """Store a scan and return its id."""
@@ -178,7 +178,7 @@ class SqliteStore:
         summary = load_json(row[4], where=f"{self.path} scans/{row[0]}")
         return ScanRecord(id=row[0], started_at=row[1], finished_at=row[2], static=bool(row[3]), summary=summary)
 
-    # -- observations and pins -------------------------------------------------------------
+    # -- observations and pins
 
     def observe(self, scan_id: int, defs: Sequence[ToolDef], *, servers: Mapping[str, str] | None = None) -> None:
         """Record what a scan saw (see `InventoryStore.observe`); seen pins get a fresh `last_seen`."""
@@ -338,7 +338,7 @@ class SqliteStore:
             for r in rows
         ]
 
-    # -- findings --------------------------------------------------------------------------
+    # -- findings
 
     def record_findings(self, scan_id: int, findings: Sequence[Finding]) -> None:
         """Store the findings a scan reported."""

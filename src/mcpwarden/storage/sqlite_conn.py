@@ -134,7 +134,7 @@ class SqliteConn:
     def _closed(self) -> StorageError:
         return StorageError("the database is closed", where=str(self.path))
 
-    # -- the waiting connection (worker threads, CLI) -----------------------------------------
+    # -- the waiting connection (worker threads, CLI)
 
     @contextmanager
     def reading(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -189,7 +189,7 @@ class SqliteConn:
         finally:
             conn.close()
 
-    # -- the loop connection (never waits) ----------------------------------------------------
+    # -- the loop connection (never waits)
 
     def write_inline(self, action: str, fn: Callable[[sqlite3.Connection], R]) -> tuple[R] | None:
         """Run `fn` in a write transaction only if the write lock is free right now; `(result,)` or None."""

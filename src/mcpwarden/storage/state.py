@@ -125,7 +125,7 @@ class LiveState(Protocol):
     by every process within one second.
     """
 
-    # -- sessions ------------------------------------------------------------------------------
+    # -- sessions
 
     async def open_session(self, session_id: str, principal: str, *, client: str | None = None) -> SessionInfo:
         """Start a session, or resume it for the same principal; another principal's or an ended one is refused."""
@@ -147,13 +147,13 @@ class LiveState(Protocol):
         """Sessions, newest first."""
         ...
 
-    # -- rate limits ---------------------------------------------------------------------------
+    # -- rate limits
 
     async def hit(self, key: str, limit: int, window_s: float) -> RateLimit:
         """Count one hit on `key` if fewer than `limit` were counted in the last `window_s` seconds."""
         ...
 
-    # -- approvals -----------------------------------------------------------------------------
+    # -- approvals
 
     async def request_approval(self, request: ApprovalRequest, *, ttl_s: float = 300.0) -> Approval:
         """Queue a pending approval that expires after `ttl_s` seconds."""
@@ -175,7 +175,7 @@ class LiveState(Protocol):
         """Approvals with that status (None: all), oldest first."""
         ...
 
-    # -- quarantine ----------------------------------------------------------------------------
+    # -- quarantine
 
     async def quarantine(self, target: str, reason: str, by: str) -> QuarantineEntry:
         """Block `server`, `server/tool` or `*` for every session in every process."""

@@ -116,7 +116,7 @@ class SqliteLiveState:
     ) -> None:
         self.close()
 
-    # -- sessions ------------------------------------------------------------------------------
+    # -- sessions
 
     async def open_session(self, session_id: str, principal: str, *, client: str | None = None) -> SessionInfo:
         """Start a session, or resume it for the same principal; another principal's or an ended one is refused."""
@@ -185,7 +185,7 @@ class SqliteLiveState:
         with self._db.reading(action) as c:
             return c.execute(sql, params).fetchall()
 
-    # -- rate limits ---------------------------------------------------------------------------
+    # -- rate limits
 
     async def hit(self, key: str, limit: int, window_s: float) -> RateLimit:
         """Count one hit on `key` if fewer than `limit` were counted in the last `window_s` seconds."""
@@ -214,7 +214,7 @@ class SqliteLiveState:
             lambda c: c.execute("DELETE FROM state_rate_hits WHERE at <= ?", (cutoff,)).rowcount,
         )
 
-    # -- approvals -----------------------------------------------------------------------------
+    # -- approvals
 
     async def request_approval(self, request: ApprovalRequest, *, ttl_s: float = 300.0) -> Approval:
         """Queue a pending approval that expires after `ttl_s` seconds."""
@@ -318,7 +318,7 @@ class SqliteLiveState:
 
         return [_approval(r) for r in await self._db.write("cannot list approvals", run)]
 
-    # -- quarantine ----------------------------------------------------------------------------
+    # -- quarantine
 
     async def quarantine(self, target: str, reason: str, by: str) -> QuarantineEntry:
         """Block `server`, `server/tool` or `*` for every session in every process."""

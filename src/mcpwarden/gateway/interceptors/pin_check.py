@@ -64,7 +64,7 @@ class PinCheck:
             store = SqliteStore(Path(context.config.db_path))
         return cls(context.catalog, store, unknown=unknown, refresh_s=refresh)
 
-    # -- pins --------------------------------------------------------------------------------
+    # -- pins
 
     async def _server_pins(self, server: str, *, fresh: bool = False) -> _PinMap:
         cached = self._pins.get(server)
@@ -116,7 +116,7 @@ class PinCheck:
         for d in definitions:
             self._pins.setdefault(d.server, {})[(d.kind, d.name)] = self._hash(d)
 
-    # -- hooks -------------------------------------------------------------------------------
+    # -- hooks
 
     async def request(self, call: ToolCall) -> Verdict | None:
         if self.store is None or call.action not in ("call_tool", "get_prompt"):

@@ -155,7 +155,7 @@ class ResultScanning:
         masker = context.services.get("masker")
         return cls(**actions, min_severity=severity, masker=masker if isinstance(masker, SecretMasker) else None)
 
-    # --- hooks -----------------------------------------------------------------------------------
+    # --- hooks
 
     async def request(self, call: ToolCall) -> Verdict | None:
         if call.action == "read_resource" or not call.arguments:
@@ -175,7 +175,7 @@ class ResultScanning:
             result["content"].append({"type": "text", "text": self._note(scan)})
         return self._verdict(scan, "result")
 
-    # --- scanning --------------------------------------------------------------------------------
+    # --- scanning
 
     def _scan_tree(self, root: dict[str, Any], kind: str, action: Action, scan: _Scan, call: ToolCall, at: str) -> None:
         """Scan every string leaf under `root` in place (iteratively: results can be deep)."""
