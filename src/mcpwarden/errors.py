@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class WardenError(Exception):
     """Base of every expected mcpwarden error.
@@ -41,3 +43,27 @@ class ConnectError(WardenError):
 
 class RuleError(WardenError):
     """A detection rule file is invalid."""
+
+
+class UnsafeFetchError(ConnectError):
+    """A URL taken from a server or a metadata document was refused or could not be fetched safely.
+
+    Raised by `protocol.safe_fetch` for every failure (refused scheme or address, too many redirects,
+    body too large, timeout, bad JSON), so callers fail closed on one type. `url` is shown without
+    userinfo and shortened; `reason` says why.
+    """
+
+    def __init__(self, url: str, reason: str, *, hint: str | None = None) -> None:
+        shown = _shown_url(url)
+        super().__init__(f"refused to fetch {shown}: {reason}", hint=hint)
+        self.url = shown
+        self.reason = reason
+
+
+def _shown_url(url: str, limit: int = 200) -> str:
+    """The URL fit for a log line: userinfo (possible credentials) removed, control characters escaped."""
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)", url, re.DOTALL)
+    if match and "@" in match.group(2):
+        url = f"{match.group(1)}***@{match.group(2).rpartition('@')[2]}{match.group(3)}"
+    shown = url.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."

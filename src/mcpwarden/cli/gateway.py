@@ -59,6 +59,10 @@ def gateway(
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on (overrides the file).")] = None,
     port: Annotated[int | None, typer.Option("--port", "-p", help="Port to listen on (overrides the file).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Run over the bundled demo servers.")] = False,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow listening beyond loopback without authentication (warns on start)."),
+    ] = False,
 ) -> None:
     """Run the MCP security gateway: one streamable-HTTP endpoint in front of every configured server."""
     if demo == (config is not None):
@@ -68,8 +72,8 @@ def gateway(
         settings: GatewayConfig = demo_config(workdir)
     else:
         assert config is not None
-        settings = load_config(config)
-    settings = settings.with_listen(host, port)
+        settings = load_config(config, insecure=insecure)
+    settings = settings.with_listen(host, port, insecure=insecure or None)
     configure_logging(settings.log_level)
     anyio.run(serve_http, settings, _deps(settings))
 

@@ -19,6 +19,10 @@ from typing import Any, Literal
 import yaml
 
 from mcpwarden.errors import ConfigError
+from mcpwarden.gateway.auth.auth_config import parse_auth
+from mcpwarden.gateway.auth.settings import AuthSettings
+from mcpwarden.gateway.auth.upstream_auth_config import parse_upstream_auth
+from mcpwarden.gateway.auth.upstream_credentials import with_credentials
 from mcpwarden.settings import Settings
 from mcpwarden.types import Principal, ServerSpec
 
@@ -41,6 +45,7 @@ _TOP_KEYS = {
     "interceptors",
     "storage",
     "logging",
+    "auth",
 }
 
 
@@ -53,6 +58,12 @@ class Listen:
     path: str = DEFAULT_PATH
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
 
     @property
     def is_loopback(self) -> bool:
@@ -76,7 +87,7 @@ class Listen:
         """`Origin` values accepted from browsers: the configured list, or our own loopback origins."""
         if self.allowed_origins:
             return frozenset(o.rstrip("/").lower() for o in self.allowed_origins)
-        return frozenset(f"http://{h}" for h in self.effective_hosts())
+        return frozenset(f"{self.scheme}://{h}" for h in self.effective_hosts())
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,8 @@ class GatewayConfig:
     db_path: Path | None = None
     log_level: str = "info"
     source: str = "<config>"
+    auth: AuthSettings | None = None
+    insecure: bool = False  # `--insecure`: serve beyond loopback without authentication (warned on every start)
 
     def upstream(self, name: str) -> ServerSpec:
         for spec in self.upstreams:
@@ -124,10 +137,17 @@ class GatewayConfig:
                 return spec
         raise KeyError(name)
 
-    def with_listen(self, host: str | None = None, port: int | None = None) -> GatewayConfig:
-        """The same config listening elsewhere (CLI `--host`/`--port` override the file)."""
+    @property
+    def authenticated(self) -> bool:
+        """Whether callers must prove who they are (API keys or OAuth tokens)."""
+        return bool(self.clients) or self.auth is not None
+
+    def with_listen(
+        self, host: str | None = None, port: int | None = None, *, insecure: bool | None = None
+    ) -> GatewayConfig:
+        """The same config listening elsewhere (CLI `--host`/`--port`/`--insecure` override the file)."""
         listen = replace(self.listen, host=host or self.listen.host, port=port or self.listen.port)
-        config = replace(self, listen=listen)
+        config = replace(self, listen=listen, insecure=self.insecure if insecure is None else insecure)
         _check_exposure(config)
         return config
 
@@ -194,7 +214,7 @@ class _Reader:
 
 def _listen(r: _Reader, raw: Any) -> Listen:
     data = r.mapping(raw, "listen")
-    r.only(data, "listen", {"host", "port", "path", "allowed_origins", "allowed_hosts"})
+    r.only(data, "listen", {"host", "port", "path", "allowed_origins", "allowed_hosts", "tls"})
     port = int(r.number(data.get("port", DEFAULT_PORT), "listen.port", minimum=0, integer=True))
     if port > 65535:
         raise r.fail("listen.port", f"must be at most 65535, found {port}")
@@ -205,13 +225,30 @@ def _listen(r: _Reader, raw: Any) -> Listen:
     for i, origin in enumerate(origins):
         if not re.match(r"^https?://[^/\s]+/?$", origin):
             raise r.fail(f"listen.allowed_origins[{i}]", f"must look like http(s)://host[:port], found {origin!r}")
+    tls = r.mapping(data.get("tls"), "listen.tls")
+    r.only(tls, "listen.tls", {"cert", "key"})
+    cert = key = None
+    if tls:
+        if "cert" not in tls or "key" not in tls:
+            raise r.fail("listen.tls", "needs `cert` and `key` (PEM files)")
+        cert, key = (_existing_file(r, tls[name], f"listen.tls.{name}") for name in ("cert", "key"))
     return Listen(
+        tls_cert=cert,
+        tls_key=key,
         host=r.string(data.get("host", DEFAULT_HOST), "listen.host"),
         port=port,
         path=path.rstrip("/") or "/",
         allowed_origins=origins,
         allowed_hosts=r.strings(data.get("allowed_hosts"), "listen.allowed_hosts"),
     )
+
+
+def _existing_file(r: _Reader, value: Any, key: str) -> Path:
+    path = Path(r.string(value, key)).expanduser()
+    path = path if path.is_absolute() else r.base_dir / path
+    if not path.is_file():
+        raise r.fail(key, f"file does not exist: {path}")
+    return path
 
 
 def _limits(r: _Reader, raw: Any) -> Limits:
@@ -248,7 +285,7 @@ def _upstream(r: _Reader, name: str, raw: Any) -> ServerSpec:
             cwd=str(Path(r.string(cwd, f"{key}.cwd")).expanduser()) if cwd is not None else None,
         )
     if "url" in data:
-        r.only(data, key, {"url", "headers", "transport"})
+        r.only(data, key, {"url", "headers", "transport", "auth"})
         url = r.string(data["url"], f"{key}.url")
         if not re.match(r"^https?://", url):
             raise r.fail(f"{key}.url", f"must be an http(s) URL, found {url!r}")
@@ -256,12 +293,13 @@ def _upstream(r: _Reader, name: str, raw: Any) -> ServerSpec:
         if transport not in ("http", "sse"):
             raise r.fail(f"{key}.transport", f"must be http or sse for a `url` upstream, found {transport!r}")
         headers = r.mapping(data.get("headers"), f"{key}.headers")
-        return ServerSpec(
+        spec = ServerSpec(
             name=name,
             transport="http" if transport == "http" else "sse",
             url=url,
             headers={str(k): r.string(v, f"{key}.headers.{k}", secret=True) for k, v in headers.items()},
         )
+        return with_credentials(spec, parse_upstream_auth(r, data.get("auth"), key, spec.headers))
     raise r.fail(key, "needs a `command` (stdio) or a `url` (http/sse)")
 
 
@@ -303,11 +341,11 @@ def _clients(r: _Reader, raw: Any) -> tuple[ClientIdentity, ...]:
 
 
 def _check_exposure(config: GatewayConfig) -> None:
-    if not config.listen.is_loopback and not config.clients:
+    if not config.listen.is_loopback and not config.authenticated and not config.insecure:
         raise ConfigError(
             f"listening on {config.listen.host} exposes the gateway beyond this machine without authentication",
             where=f"{config.source}: listen.host",
-            hint="configure `clients` with API keys, or listen on 127.0.0.1",
+            hint="configure `auth` (OAuth) or `clients` (API keys), listen on 127.0.0.1, or pass --insecure",
         )
 
 
@@ -318,6 +356,7 @@ def parse_config(
     base_dir: Path,
     environ: Mapping[str, str] | None = None,
     require_upstreams: bool = True,
+    insecure: bool = False,
 ) -> GatewayConfig:
     """Validate an already-parsed YAML document; `base_dir` anchors relative paths.
 
@@ -357,9 +396,11 @@ def parse_config(
             raise r.fail("policy", f"policy file does not exist: {policy}")
     db = storage.get("db")
     db_path = Path(r.string(db, "storage.db")).expanduser() if db is not None else Settings.build().db_path
+    listen = _listen(r, top.get("listen"))
     config = GatewayConfig(
+        auth=parse_auth(r, top.get("auth"), tls=listen.tls_cert is not None),
         upstreams=upstreams,
-        listen=_listen(r, top.get("listen")),
+        listen=listen,
         mode="monitor" if mode == "monitor" else "enforce",
         namespace_separator=separator,
         limits=_limits(r, top.get("limits")),
@@ -369,13 +410,14 @@ def parse_config(
         db_path=db_path if db_path.is_absolute() else base_dir / db_path,
         log_level=level,
         source=source,
+        insecure=insecure,
     )
     _check_exposure(config)
     return config
 
 
 def load_config(
-    path: Path, environ: Mapping[str, str] | None = None, *, require_upstreams: bool = True
+    path: Path, environ: Mapping[str, str] | None = None, *, require_upstreams: bool = True, insecure: bool = False
 ) -> GatewayConfig:
     """Read and validate the gateway config file at `path`."""
     where = str(path)
@@ -396,5 +438,10 @@ def load_config(
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"invalid YAML{at}: {problem}", where=where) from None
     return parse_config(
-        data, source=path.name, base_dir=path.parent.resolve(), environ=environ, require_upstreams=require_upstreams
+        data,
+        source=path.name,
+        base_dir=path.parent.resolve(),
+        environ=environ,
+        require_upstreams=require_upstreams,
+        insecure=insecure,
     )

@@ -130,8 +130,12 @@ class Gateway:
             self.metrics.restarts.labels(upstream.name).set(upstream.restarts)
 
     def authenticate(self, key: str | None) -> Principal | None:
-        """The principal for a presented API key; with no clients configured, every caller is local."""
-        if not self.config.clients:
+        """The principal for a presented API key.
+
+        With neither API-key clients nor OAuth configured every caller is local; with OAuth only, no
+        key matches (tokens are checked by the HTTP front's resource server).
+        """
+        if not self.config.authenticated:
             return LOCAL_PRINCIPAL
         if not key:
             return None

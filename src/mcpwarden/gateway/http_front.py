@@ -34,6 +34,9 @@ from mcp.shared.inbound import (
 from mcp_types import HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, KNOWN_PROTOCOL_VERSIONS
 
+from mcpwarden.gateway.auth.context import CALLER_TOKEN
+from mcpwarden.gateway.auth.resource_server import Refusal, ResourceServer, challenge, refusal_body, same_principal
+from mcpwarden.gateway.auth.tokens import TokenValidator
 from mcpwarden.gateway.core import Emit, Gateway
 from mcpwarden.gateway.jsonrpc import (
     INTERNAL_ERROR,
@@ -47,6 +50,8 @@ from mcpwarden.gateway.jsonrpc import (
 )
 from mcpwarden.gateway.metrics import CONTENT_TYPE
 from mcpwarden.gateway.session import Session, SessionLimitError
+from mcpwarden.protocol.safe_fetch import FetchPolicy, SafeFetcher
+from mcpwarden.types import Principal
 
 log = logging.getLogger("mcpwarden.gateway.http")
 
@@ -137,6 +142,11 @@ class HttpFront:
         self.hosts = listen.effective_hosts()
         self.origins = listen.effective_origins()
         self.limits = gateway.config.limits
+        auth = gateway.config.auth
+        self.resource_server: ResourceServer | None = None
+        if auth is not None:
+            fetcher = SafeFetcher(FetchPolicy(allow_loopback=auth.allow_loopback_metadata))
+            self.resource_server = ResourceServer(auth, TokenValidator(auth, fetcher))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,9 +162,21 @@ class HttpFront:
             return
         path = scope["path"].rstrip("/") or "/"
         if path == self.path:
-            await self._mcp(scope, receive, send, headers, raw_headers)
+            found = await self._authenticate(scope, send, headers)
+            if found is None:
+                return
+            principal, token = found
+            reset = CALLER_TOKEN.set(token)
+            try:
+                await self._mcp(scope, receive, send, headers, raw_headers, principal)
+            finally:
+                CALLER_TOKEN.reset(reset)
+        elif self.resource_server is not None and path in self.resource_server.paths and scope["method"] == "GET":
+            # Public by design (RFC 9728): a client reads it to find where to get a token.
+            cors = [(b"access-control-allow-origin", b"*")]
+            await _plain(send, 200, self.resource_server.metadata, [*_JSON, *cors])
         elif path in ("/metrics", "/healthz") and scope["method"] == "GET":
-            authorized = self._principal(headers) is not None
+            authorized = await self._principal(scope, headers) is not None
             if path == "/healthz":
                 # Liveness for anyone (load balancers); upstream details only for known clients.
                 health: dict[str, Any] = {"status": "ok"}
@@ -171,18 +193,48 @@ class HttpFront:
         else:
             await _plain(send, 404, b"Not found")
 
-    def _principal(self, headers: dict[str, str]) -> Any:
+    def _api_key_principal(self, headers: dict[str, str]) -> Principal | None:
         auth = headers.get("authorization", "")
         key = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get("x-api-key")
         return self.gateway.authenticate(key)
 
-    async def _mcp(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], raw: list[tuple[bytes, bytes]]
-    ) -> None:
-        principal = self._principal(headers)
-        if principal is None:
+    async def _principal(self, scope: Scope, headers: dict[str, str]) -> Principal | None:
+        principal = self._api_key_principal(headers)
+        if principal is None and self.resource_server is not None:
+            found = await self.resource_server.authenticate(headers, scope.get("query_string", b""))
+            principal = None if isinstance(found, Refusal) else found[0]
+        return principal
+
+    async def _authenticate(
+        self, scope: Scope, send: Send, headers: dict[str, str]
+    ) -> tuple[Principal, str | None] | None:
+        """The caller and its OAuth token (None for API keys), or None once a refusal has been sent.
+
+        A configured API key is tried first; then the resource server validates the bearer token.
+        A session id is never a credential: it only names a session the credential must own.
+        """
+        principal = self._api_key_principal(headers)
+        if principal is not None:
+            return principal, None
+        if self.resource_server is None:
             await _rpc_error(send, 401, INVALID_REQUEST, "Unauthorized: a valid API key is required")
-            return
+            return None
+        found = await self.resource_server.authenticate(headers, scope.get("query_string", b""))
+        if isinstance(found, Refusal):
+            www = challenge(self.resource_server.settings, found).encode("latin-1", "replace")
+            await _plain(send, found.status, refusal_body(found), [*_JSON, (b"www-authenticate", www)])
+            return None
+        return found
+
+    async def _mcp(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        raw: list[tuple[bytes, bytes]],
+        principal: Principal,
+    ) -> None:
         version = headers.get("mcp-protocol-version")
         if version is not None and version not in KNOWN_PROTOCOL_VERSIONS:
             data = {"supported": list(KNOWN_PROTOCOL_VERSIONS), "requested": version}
@@ -252,7 +304,7 @@ class HttpFront:
             return None
         session = self.gateway.sessions.get(session_id)
         # Another principal's session id reads as unknown: a session is bound to who opened it.
-        if session is None or session.principal != principal:
+        if session is None or not same_principal(session.principal, principal):
             await _rpc_error(send, 404, INVALID_REQUEST, "Session not found")
             return None
         return session

@@ -61,6 +61,16 @@ async def serve_http(config: GatewayConfig, deps: GatewayDeps | None = None) -> 
     port = sock.getsockname()[1]
     config = config.with_listen(port=port)
     gateway = Gateway(config, deps)
+    listen = config.listen
+    if not listen.is_loopback and not config.authenticated:
+        log.warning(
+            "INSECURE: the gateway listens beyond this machine without authentication (--insecure); "
+            "anyone who can reach the port can call every upstream tool",
+            extra={"fields": {"host": listen.host, "port": port}},
+        )
+    tls = {}
+    if listen.tls_cert is not None and listen.tls_key is not None:
+        tls = {"ssl_certfile": str(listen.tls_cert), "ssl_keyfile": str(listen.tls_key)}
     uv_config = uvicorn.Config(
         HttpFront(gateway),
         lifespan="off",
@@ -69,10 +79,11 @@ async def serve_http(config: GatewayConfig, deps: GatewayDeps | None = None) -> 
         server_header=False,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=5,
+        **tls,
     )
     server = _Server(uv_config)
     host = f"[{config.listen.host}]" if ":" in config.listen.host else config.listen.host
-    url = f"http://{host}:{port}{config.listen.path}"
+    url = f"{listen.scheme}://{host}:{port}{listen.path}"
     async with anyio.create_task_group() as tg:
         await tg.start(gateway.run)
         tg.start_soon(_stop_on_signals, server)
