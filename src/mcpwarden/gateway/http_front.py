@@ -35,7 +35,14 @@ from mcp_types import HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, KNOWN_PROTOCOL_VERSIONS
 
 from mcpwarden.gateway.auth.context import CALLER_TOKEN
-from mcpwarden.gateway.auth.resource_server import Refusal, ResourceServer, challenge, refusal_body, same_principal
+from mcpwarden.gateway.auth.resource_server import (
+    Refusal,
+    ResourceServer,
+    challenge,
+    fetch_policy_for,
+    refusal_body,
+    same_principal,
+)
 from mcpwarden.gateway.auth.tokens import TokenValidator
 from mcpwarden.gateway.core import Emit, Gateway
 from mcpwarden.gateway.jsonrpc import (
@@ -50,7 +57,7 @@ from mcpwarden.gateway.jsonrpc import (
 )
 from mcpwarden.gateway.metrics import CONTENT_TYPE
 from mcpwarden.gateway.session import Session, SessionLimitError
-from mcpwarden.protocol.safe_fetch import FetchPolicy, SafeFetcher
+from mcpwarden.protocol.safe_fetch import SafeFetcher
 from mcpwarden.types import Principal
 
 log = logging.getLogger("mcpwarden.gateway.http")
@@ -145,7 +152,7 @@ class HttpFront:
         auth = gateway.config.auth
         self.resource_server: ResourceServer | None = None
         if auth is not None:
-            fetcher = SafeFetcher(FetchPolicy(allow_loopback=auth.allow_loopback_metadata))
+            fetcher = SafeFetcher(fetch_policy_for(auth))
             self.resource_server = ResourceServer(auth, TokenValidator(auth, fetcher))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

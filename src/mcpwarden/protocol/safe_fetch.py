@@ -49,6 +49,9 @@ class FetchPolicy:
     max_bytes: int = 1_000_000
     timeout_s: float = 5.0  # whole request incl. redirects
     max_redirects: int = 3
+    # With allow_loopback: when not empty, only these loopback ports may be reached, so a document
+    # served by the one local service under test cannot point the fetcher at other local services.
+    loopback_ports: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,13 @@ class SafeFetcher:
         await self._transport.aclose()
 
     async def _addresses(self, target: _Target) -> list[IPAddress]:
+        addresses = await self._checked_addresses(target)
+        ports = self.policy.loopback_ports
+        if ports and target.port not in ports and any(a.is_loopback for a in addresses):
+            raise UnsafeFetchError(str(target.url), f"loopback port {target.port} is not an allowed local service")
+        return addresses
+
+    async def _checked_addresses(self, target: _Target) -> list[IPAddress]:
         if target.literal is not None:
             return [target.literal]
         try:

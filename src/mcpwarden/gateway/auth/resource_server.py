@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from mcpwarden.gateway.auth.discovery import AuthServerError
 from mcpwarden.gateway.auth.settings import AuthSettings
 from mcpwarden.gateway.auth.tokens import AccessToken, TokenError, TokenValidator, check_scopes
+from mcpwarden.protocol.safe_fetch import FetchPolicy
 from mcpwarden.types import Principal
 
 log = logging.getLogger("mcpwarden.gateway.auth")
@@ -60,6 +61,25 @@ def metadata_document(settings: AuthSettings) -> dict[str, Any]:
     if settings.resource_name:
         doc["resource_name"] = settings.resource_name
     return doc
+
+
+def fetch_policy_for(settings: AuthSettings) -> FetchPolicy:
+    """The SSRF guard's policy for this resource server's fetches.
+
+    In local development (`allow_loopback_metadata`) loopback is allowed only on the ports of the
+    configured authorization servers and introspection endpoint: a metadata document cannot point
+    the gateway at any other service on this machine.
+    """
+    if not settings.allow_loopback_metadata:
+        return FetchPolicy()
+    configured = [*settings.authorization_servers]
+    if settings.introspection is not None and settings.introspection.endpoint:
+        configured.append(settings.introspection.endpoint)
+    ports = set()
+    for url in configured:
+        parts = urlsplit(url)
+        ports.add(parts.port or (443 if parts.scheme == "https" else 80))
+    return FetchPolicy(allow_loopback=True, loopback_ports=frozenset(ports))
 
 
 def _quote(value: str) -> str:
