@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # Asymmetric algorithms only: an HMAC algorithm would let anyone holding the public key forge tokens.
@@ -24,7 +23,7 @@ class AuthSettings:
     """The resource server's view of its authorization servers and of itself.
 
     `resource` is the gateway's canonical URI (RFC 8707): tokens must name it as audience.
-    `scope_tools` maps a scope to the public tool names (fnmatch patterns) it grants.
+    Which scopes reach which tools is the policy's business (`scopes:` in the YAML policy).
     """
 
     resource: str
@@ -36,6 +35,5 @@ class AuthSettings:
     jwks_min_refresh_s: float = 30.0
     introspection: IntrospectionSettings | None = None
     allow_loopback_metadata: bool = False  # local development only: AS metadata/JWKS on http://127.0.0.1
-    scope_tools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     groups_claim: str = "groups"
     resource_name: str | None = None
