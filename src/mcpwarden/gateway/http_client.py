@@ -25,6 +25,14 @@ class HttpError(Exception):
     """The request could not be made or the response could not be read."""
 
 
+def _header_lines(headers: Mapping[str, str]) -> str:
+    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    # Each header must stay one line: a CR or LF inside a name or value would inject headers or a request.
+    if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
+        raise HttpError("a header name or value contains a line break")
+    return lines
+
+
 class _Connection:
     def __init__(self, stream: ByteStream) -> None:
         self.stream = stream
@@ -66,7 +74,7 @@ class HttpClient:
         self.port = parts.port or (443 if self.tls else 80)
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         netloc = parts.netloc.rpartition("@")[2]
-        self._fixed = f"Host: {netloc}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self._fixed = f"Host: {netloc}\r\n" + _header_lines(headers)
         self.connect_timeout = connect_timeout
         self.pool_size = pool_size
         self._idle: list[_Connection] = []
@@ -96,7 +104,7 @@ class HttpClient:
         self, method: str, body: bytes = b"", headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[Response]:
         """Send one request; the response is usable inside the context (its connection then returns to the pool)."""
-        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        extra = _header_lines(headers) if headers else ""
         head = f"{method} {self.path} HTTP/1.1\r\n{self._fixed}{extra}Content-Length: {len(body)}\r\n\r\n"
         data = head.encode("latin-1") + body
         for attempt in (1, 2):

@@ -1,12 +1,16 @@
 """Remote upstreams: streamable HTTP (JSON or SSE answers, `Mcp-Session-Id` kept) and legacy HTTP+SSE.
 
-Each upstream has its own HTTP client carrying only the headers configured for it: a client's
-credentials never reach an upstream. Redirects are not followed (a redirect could carry the
-configured credentials to another origin).
+Each upstream has its own HTTP client carrying only the headers configured for it, plus, on every
+request, what its configured `UpstreamCredentials` give: a client's own credentials and headers never
+reach an upstream. Requests made for a client run in that client's task (so token exchange acts for
+it); the connection's own traffic runs marked as the gateway's (`GATEWAY_TRAFFIC`). A request the
+upstream refuses with 401 is retried once with a freshly fetched token. Redirects are not followed (a
+redirect could carry the credentials to another origin).
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import logging
 import re
@@ -17,6 +21,8 @@ import anyio
 import httpx2
 
 from mcpwarden.errors import ConnectError
+from mcpwarden.gateway.auth.context import GATEWAY_TRAFFIC
+from mcpwarden.gateway.auth.upstream_credentials import CredentialError, credentials_of
 from mcpwarden.gateway.http_client import HttpClient, HttpError, Response
 from mcpwarden.gateway.jsonrpc import UPSTREAM_UNAVAILABLE, ProtocolError, encode, parse_message
 from mcpwarden.gateway.upstream import Upstream, UpstreamError
@@ -86,6 +92,32 @@ class _HttpBase(Upstream):
         limits = httpx2.Limits(max_connections=64, max_keepalive_connections=32)
         return httpx2.AsyncClient(headers=dict(self.spec.headers), timeout=timeout, limits=limits)
 
+    async def _connect_and_serve(self) -> None:
+        reset = GATEWAY_TRAFFIC.set(True)  # this supervision task speaks for the gateway, not for a client
+        try:
+            await self._serve()
+        finally:
+            GATEWAY_TRAFFIC.reset(reset)
+
+    @abc.abstractmethod
+    async def _serve(self) -> None:
+        """The transport's connection lifetime (see `Upstream._connect_and_serve`)."""
+
+    async def _auth(self) -> dict[str, str]:
+        """The upstream's credentials for one request; none obtainable fails the request (fail closed)."""
+        credentials = credentials_of(self.spec)
+        if credentials is None:
+            return {}
+        try:
+            return await credentials.headers()
+        except CredentialError as exc:
+            raise UpstreamError(UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc.one_line()}") from None
+
+    def _renew_after_401(self) -> bool:
+        """The upstream refused our token: drop it; True when a retry can present a fresh one."""
+        credentials = credentials_of(self.spec)
+        return credentials is not None and credentials.invalidate()
+
     def _deliver_text(self, text: str) -> None:
         try:
             message = parse_message(text)
@@ -116,7 +148,7 @@ class StreamableHttpUpstream(_HttpBase):
 
     _poster: HttpClient | None = None
 
-    async def _connect_and_serve(self) -> None:
+    async def _serve(self) -> None:
         self.session_id = None
         self.protocol_version = None
         self._broken = anyio.Event()
@@ -134,8 +166,9 @@ class StreamableHttpUpstream(_HttpBase):
                 self._mark_down("disconnected")
                 with anyio.CancelScope(shield=True), anyio.move_on_after(_DELETE_TIMEOUT_S):
                     if self.session_id:
-                        with contextlib.suppress(httpx2.HTTPError):
-                            await client.delete(self.spec.url or "", headers=self._headers())
+                        with contextlib.suppress(httpx2.HTTPError, UpstreamError):
+                            headers = {**self._headers(), **await self._auth()}
+                            await client.delete(self.spec.url or "", headers=headers)
                     await self._poster.aclose()
                 self._client = None
 
@@ -143,11 +176,18 @@ class StreamableHttpUpstream(_HttpBase):
         poster = self._poster
         if poster is None or self._client is None:
             raise UpstreamError(UPSTREAM_UNAVAILABLE, f"upstream {self.name} is not connected")
-        try:
-            async with poster.request("POST", encode(text), self._headers()) as response:
-                await self._consume(response)
-        except HttpError as exc:
-            raise self._break(f"HTTP request failed: {exc}") from None
+        body = encode(text)
+        for attempt in (1, 2):
+            headers = {**self._headers(), **await self._auth()}
+            try:
+                async with poster.request("POST", body, headers) as response:
+                    if response.status_code == 401 and attempt == 1 and self._renew_after_401():
+                        await _read_limited(response, _ERROR_BODY_LIMIT)  # 401: not processed, safe to resend
+                        continue
+                    await self._consume(response)
+            except HttpError as exc:
+                raise self._break(f"HTTP request failed: {exc}") from None
+            return
 
     async def _consume(self, response: Response) -> None:
         if response.status_code == 404 and self.session_id:
@@ -174,8 +214,8 @@ class StreamableHttpUpstream(_HttpBase):
         client = self._client
         if client is None or not self.session_id:
             return
-        headers = {**self._headers(), "accept": "text/event-stream"}
         try:
+            headers = {**self._headers(), "accept": "text/event-stream", **await self._auth()}
             async with client.stream("GET", self.spec.url or "", headers=headers) as response:
                 if response.status_code != 200:
                     return  # 405: the upstream offers no such stream
@@ -190,14 +230,15 @@ class SseUpstream(_HttpBase):
 
     _endpoint: str | None = None
 
-    async def _connect_and_serve(self) -> None:
+    async def _serve(self) -> None:
         self._broken = anyio.Event()
         self._endpoint = None
         url = self.spec.url or ""
         async with self._new_client() as client:
             self._client = client
             try:
-                async with client.stream("GET", url, headers={"accept": "text/event-stream"}) as response:
+                headers = {"accept": "text/event-stream", **await self._auth()}
+                async with client.stream("GET", url, headers=headers) as response:
                     if response.status_code != 200:
                         raise ConnectError(f"SSE stream answered HTTP {response.status_code}")
                     events = sse_events(response, self.max_message_bytes * 4)
@@ -234,10 +275,14 @@ class SseUpstream(_HttpBase):
         client, endpoint = self._client, self._endpoint
         if client is None or endpoint is None:
             raise UpstreamError(UPSTREAM_UNAVAILABLE, f"upstream {self.name} is not connected")
-        try:
-            response = await client.post(endpoint, content=encode(text), headers={"content-type": "application/json"})
-        except httpx2.HTTPError as exc:
-            raise self._break(f"HTTP request failed: {type(exc).__name__}: {exc}") from None
+        for attempt in (1, 2):
+            headers = {"content-type": "application/json", **await self._auth()}
+            try:
+                response = await client.post(endpoint, content=encode(text), headers=headers)
+            except httpx2.HTTPError as exc:
+                raise self._break(f"HTTP request failed: {type(exc).__name__}: {exc}") from None
+            if not (response.status_code == 401 and attempt == 1 and self._renew_after_401()):
+                break
         if response.status_code >= 400:
             raise UpstreamError(UPSTREAM_UNAVAILABLE, f"upstream {self.name} answered HTTP {response.status_code}")
 
