@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import free_port
 from tests.fixtures.oauth.harness import AuthServer, start_authorization_server
 from tests.gateway.conftest import _stop, cli_command, upstream_entry, wait_healthy
+from tests.gateway.test_upstream_credentials import Recorded, _launch
 
 API_KEY = "health-check-key-0123456789"
 SCOPE = "mcp:tools"
@@ -34,11 +35,15 @@ INIT = {
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
+UPSTREAM_TOKEN = "upstream-own-token-5f4e3d"
+
+
 @dataclass
 class Gateway:
     base: str
     resource: str
     process: subprocess.Popen[bytes]
+    web: Recorded
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +55,15 @@ def idp() -> Iterator[AuthServer]:
 @pytest.fixture(scope="module")
 def gateway(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("oauth-gateway")
+    web_process, web_url, web_log = _launch(workdir)
     port = free_port()
     resource = f"http://127.0.0.1:{port}/mcp"
     config = {
         "listen": {"port": port},
-        "upstreams": {"fx": upstream_entry("fx")},
+        "upstreams": {
+            "fx": upstream_entry("fx"),
+            "web": {"url": web_url, "auth": {"type": "bearer", "token": "env:WEB_UPSTREAM_TOKEN"}},
+        },
         "clients": [{"id": "health", "api_key": API_KEY}],
         "auth": {
             "resource": resource,
@@ -75,14 +84,15 @@ def gateway(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            env={**os.environ, "MCPWARDEN_HOME": str(workdir)},
+            env={**os.environ, "MCPWARDEN_HOME": str(workdir), "WEB_UPSTREAM_TOKEN": UPSTREAM_TOKEN},
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(base, process, upstreams=1, key=API_KEY)
-        yield Gateway(base, resource, process)
+        wait_healthy(base, process, upstreams=2, key=API_KEY)
+        yield Gateway(base, resource, process, Recorded(web_url, web_log))
     finally:
         _stop(process)
+        _stop(web_process)
 
 
 def _token(idp: AuthServer, gw: Gateway, **claims: object) -> str:
@@ -376,3 +386,25 @@ def test_serves_https_with_configured_certificate(tmp_path: Path) -> None:
             httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
     finally:
         _stop(process)
+
+
+def test_upstream_receives_only_its_own_credentials(gateway: Gateway, idp: AuthServer) -> None:
+    token = _token(idp, gateway)
+    session_id = _session(gateway, token)
+    body = {
+        "jsonrpc": "2.0",
+        "id": 9,
+        "method": "tools/call",
+        "params": {"name": "web__echo", "arguments": {"text": "hi"}},
+    }
+    headers = {"mcp-session-id": session_id, "mcp-protocol-version": "2025-06-18", "cookie": "sid=client-cookie"}
+    response = _post(gateway, token, body, **headers)
+    assert response.status_code == 200
+    assert response.json()["result"]["content"][0]["text"] == "hi"
+    received = gateway.web.requests()
+    assert received, "the upstream saw the call"
+    assert {r.get("authorization") for r in received} == {f"Bearer {UPSTREAM_TOKEN}"}
+    everything = gateway.web.text()
+    # Neither the client's token (nor any part of its signature) nor its other headers travel upstream.
+    assert token not in everything and token.split(".")[2] not in everything
+    assert "client-cookie" not in everything and session_id not in everything
