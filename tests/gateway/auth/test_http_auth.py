@@ -36,6 +36,15 @@ HEADERS = {"accept": "application/json, text/event-stream", "content-type": "app
 
 
 UPSTREAM_TOKEN = "upstream-own-token-5f4e3d"
+# Token claims drive the policy: the scope is a ceiling, the group grants the deploy tool.
+POLICY = {
+    "version": 1,
+    "scopes": {SCOPE: ["web/*", "fx/*"]},
+    "rules": [
+        {"id": "web-for-everyone", "allow": {"tools": ["web/*"]}},
+        {"id": "ops-deploy", "allow": {"principals": {"groups": ["ops"]}, "tools": ["fx/deploy_status"]}},
+    ],
+}
 
 
 @dataclass
@@ -76,6 +85,8 @@ def gateway(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "jwks_min_refresh_s": 0,
         },
     }
+    (workdir / "policy.yaml").write_text(json.dumps(POLICY), encoding="utf-8")
+    config["policy"] = "policy.yaml"
     path = workdir / "warden.yaml"
     path.write_text(json.dumps(config), encoding="utf-8")
     with (workdir / "gateway.log").open("wb") as log:
@@ -408,3 +419,20 @@ def test_upstream_receives_only_its_own_credentials(gateway: Gateway, idp: AuthS
     # Neither the client's token (nor any part of its signature) nor its other headers travel upstream.
     assert token not in everything and token.split(".")[2] not in everything
     assert "client-cookie" not in everything and session_id not in everything
+
+
+def _call(gw: Gateway, token: str, tool: str) -> dict[str, object]:
+    session_id = _session(gw, token)
+    body = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": tool, "arguments": {}}}
+    response = _post(gw, token, body, **{"mcp-session-id": session_id, "mcp-protocol-version": "2025-06-18"})
+    assert response.status_code == 200
+    reply: dict[str, object] = response.json()
+    return reply
+
+
+def test_token_groups_become_the_policy_principal(gateway: Gateway, idp: AuthServer) -> None:
+    allowed = _call(gateway, _token(idp, gateway, sub="olga", groups=["ops"]), "fx__deploy_status")
+    assert "result" in allowed and not allowed["result"].get("isError")  # type: ignore[union-attr]
+    denied = _call(gateway, _token(idp, gateway, sub="bob", groups=["dev"]), "fx__deploy_status")
+    refused = "error" in denied or denied["result"].get("isError")  # type: ignore[union-attr]
+    assert refused and "ops-deploy" not in json.dumps(denied)
