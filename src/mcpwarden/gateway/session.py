@@ -111,10 +111,19 @@ class SessionStore:
         return session
 
     def get(self, session_id: str) -> Session | None:
+        """The live session with this id; one idle past the timeout is closed here, not only by `reap`."""
         session = self._sessions.get(session_id)
-        if session is not None:
-            session.last_seen = time.monotonic()
+        if session is None:
+            return None
+        now = time.monotonic()
+        if self._idle(session, now):
+            self.close(session_id)
+            return None
+        session.last_seen = now
         return session
+
+    def _idle(self, session: Session, now: float) -> bool:
+        return not session.listening and not session.inflight and now - session.last_seen > self.idle_timeout
 
     def close(self, session_id: str) -> Session | None:
         session = self._sessions.pop(session_id, None)
@@ -125,11 +134,7 @@ class SessionStore:
     def reap(self, now: float | None = None) -> int:
         """Close sessions idle longer than the timeout (a listening session is not idle)."""
         now = time.monotonic() if now is None else now
-        stale = [
-            sid
-            for sid, s in self._sessions.items()
-            if not s.listening and not s.inflight and now - s.last_seen > self.idle_timeout
-        ]
+        stale = [sid for sid, s in self._sessions.items() if self._idle(s, now)]
         for sid in stale:
             self.close(sid)
         return len(stale)
