@@ -273,11 +273,12 @@ async def test_introspection_answers_are_checked_like_jwts(
     assert why in (await _refused(make_validator(settings_for(auth_server)), token)).description
 
 
-async def test_an_introspection_answer_without_aud_is_accepted(
+async def test_an_introspection_answer_without_aud_is_refused(
     auth_server: AuthServer, make_validator: MakeValidator
 ) -> None:
     token = auth_server.mint_opaque({k: v for k, v in claims().items() if k != "aud"})
-    assert (await make_validator(settings_for(auth_server)).validate(token)).subject == "alice"
+    refused = await _refused(make_validator(settings_for(auth_server)), token)
+    assert "audience" in refused.description
 
 
 async def test_opaque_tokens_without_introspection_are_refused_unsent(

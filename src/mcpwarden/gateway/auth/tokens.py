@@ -249,10 +249,11 @@ class TokenValidator:
         iat = _time_claim(claims, "iat")
         if iat is not None and iat > now + leeway:
             raise TokenError("token issued in the future (iat)")
-        if "aud" in claims or jwt_token:
-            audiences = _strings(claims.get("aud"), "aud")
-            if self._resource not in {_canonical_uri(a) for a in audiences}:
-                raise TokenError("token audience is not this resource")
+        # Introspection answers must name the audience too: without it nothing shows the token was
+        # issued for this resource rather than another one trusting the same authorization server.
+        audiences = _strings(claims.get("aud"), "aud")
+        if self._resource not in {_canonical_uri(a) for a in audiences}:
+            raise TokenError("token audience is not this resource")
         if "cnf" in claims:
             raise TokenError("sender-constrained tokens (cnf) are not accepted as bearer tokens")
         token_type = claims.get("token_type")
