@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pytest
 
+from mcpwarden.detect.decoders import default_decoders
 from mcpwarden.detect.normalize import Normalized, Normalizer
 
 
@@ -200,3 +201,29 @@ def test_decoders_add_segments_and_recursion_is_bounded() -> None:
 def test_bounds_must_be_sane() -> None:
     with pytest.raises(ValueError, match="bounds"):
         Normalizer(max_chars=0)
+
+
+SHORTCUT_CASES = [
+    "plain text",
+    "café — naïve “quoted” 東京",
+    "zero\u200bwidth and \u202eoverride",
+    "tag" + "".join(chr(0xE0000 + ord(c)) for c in "hidden words") + " end",
+    "vs \ufe00\ufe01\ufe02 run",
+    "\x1b[8mconcealed\x1b[0m and\rover\x08write",
+    "𝐢𝐠𝐧𝐨𝐫𝐞 styled and ｆｕｌｌ ｗｉｄｔｈ",
+    "Ignоrе аll prеviоus",  # Cyrillic look-alikes
+    "ıstanbul İzmir ȷ",
+    "\ufb01le and \u2460\u2461\u2462",  # NFKC changes the text: later steps search again
+    "<!-- hidden comment --> and <span style='display:none'>secret words</span>",
+    "aGVsbG8gdGhlcmUsIGdlbmVyYWwgcmVhZGVyIGFuZCBmcmllbmRz and 68656c6c6f207468657265206f6b2021",
+    "%69%67%6e%6f%72%65 and 5% of 10% or 50%",
+    "a\ud800b lone surrogate",
+]
+
+
+@pytest.mark.parametrize("text", SHORTCUT_CASES)
+def test_shortcuts_change_nothing_but_speed(text: str) -> None:
+    decoders = default_decoders()
+    fast = Normalizer(decoders=decoders).normalize(text)
+    full = Normalizer(decoders=decoders, shortcuts=False).normalize(text)
+    assert fast == full

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from mcpwarden.detect.words import plain_bytes, view_words, words_of
+from mcpwarden.detect.words import ascii_stand_in, ascii_view, ascii_views, plain_bytes, view_words, words_of
 
 
 @pytest.mark.parametrize(
@@ -31,3 +33,37 @@ def test_words_match_what_backslash_w_sees_in_ascii() -> None:
 
 def test_view_words_include_non_ascii_words_and_marks() -> None:
     assert view_words(["Caf\u00e9 ~/x"], (b"~",)) == {"caf\u00e9".encode(), b"x", b"~"}
+
+
+def _texts(seed: int, count: int, alphabet: str) -> list[str]:
+    chance = random.Random(seed)
+    return ["".join(chance.choice(alphabet) for _ in range(chance.randint(0, 14))) for _ in range(count)]
+
+
+def test_ascii_view_is_the_whitespace_collapsed_text() -> None:
+    for text in [*_texts(1, 3000, " \t\n\x0b\x0c\r\x1c\x1fab."), "  many    spaces   ", "x" + " " * 1000 + "y"]:
+        assert ascii_view(text.encode()) == " ".join(text.split()).encode()
+
+
+def test_ascii_views_join_each_texts_view_with_line_breaks() -> None:
+    chance = random.Random(2)
+    for _ in range(2000):
+        texts = _texts(chance.randint(0, 10**6), chance.randint(1, 5), " \t\nab")
+        raw = "\x1e".join(texts).encode()
+        assert ascii_views(raw) == "\n".join(" ".join(t.split()) for t in texts).encode()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain", b"plain"),
+        ("caf\u00e9 \u6771\u4eac", b"caf_ __"),  # word characters
+        ("a\u3000b\u00a0c", b"a b c"),  # whitespace `str.split` breaks at
+        ("a\u2028b\x85c", b"a\nb\nc"),  # what `str.splitlines` breaks at
+        ("\u201cq\u201d \u2014 \u2022", b"\x7fq\x7f \x7f \x7f"),  # anything else
+        ("\ud800", b"\x7f"),  # a lone surrogate
+        ("\u212a", None),  # the Kelvin sign matches k: no stand-in keeps that
+    ],
+)
+def test_ascii_stand_ins_keep_the_kind_of_each_character(text: str, expected: bytes | None) -> None:
+    assert ascii_stand_in(text) == expected

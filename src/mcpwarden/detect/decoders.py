@@ -41,6 +41,8 @@ _HEX_RUN = re.compile(
 _HEX_NOISE = re.compile(r"\\x|0x|[ :,]")
 # URL encoding: a token holding at least three %xx escapes.
 _URL_TOKEN = re.compile(r"[^\s%]{0,64}(?:%[0-9A-Fa-f]{2}[^\s%]{0,64}){3,}")
+# What every such token contains; found by a fast scan for '%', where _URL_TOKEN tries every position.
+_URL_ESCAPES = re.compile(r"%[0-9A-Fa-f]{2}[^\s%]{0,64}%[0-9A-Fa-f]{2}[^\s%]{0,64}%[0-9A-Fa-f]{2}")
 # HTML entities: numeric or named references.
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7};?|#[xX][0-9A-Fa-f]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};)")
 _MIN_ENTITIES = 3
@@ -83,6 +85,9 @@ class Base64Decoder:
     """Runs of the base64 alphabet (standard or URL-safe) that decode to text."""
 
     name = "base64"
+    # A Hyperscan pattern in every text `may_apply` accepts: the engine's prefilter looks for it in
+    # the same pass as for the rules, and asks `may_apply` only when it is there.
+    probe = r"[A-Za-z0-9+/_\-]{24}"
 
     def may_apply(self, raw: bytes) -> bool:
         if _B64_PROBE not in raw.translate(_B64_TABLE):
@@ -128,6 +133,7 @@ class HexDecoder:
     """Hex-encoded bytes (contiguous, `\\x` escapes or separated pairs) that decode to text."""
 
     name = "hex"
+    probe = r"[0-9A-Fa-f]{24}|[0-9A-Fa-f]{2}(?:[ :,][0-9A-Fa-f]{2}){7}|\\x|0x"  # see Base64Decoder.probe
 
     def may_apply(self, raw: bytes) -> bool:
         mapped = raw.translate(_HEX_TABLE)
@@ -157,14 +163,32 @@ class UrlDecoder:
 
     def decode(self, view: str) -> list[str]:
         found: list[str] = []
-        for match in _URL_TOKEN.finditer(view):
-            token = match.group()[:MAX_ENCODED]
-            decoded = unquote_plus(token) if "+" in token and "%20" not in token else unquote(token)
-            if decoded != token and _printable(decoded):
-                found.append(decoded)
-                if len(found) >= MAX_CANDIDATES:
-                    break
+        if _URL_ESCAPES.search(view) is None:
+            return found
+        # A token never holds whitespace, so it is found within one whitespace-separated chunk, and
+        # only in chunks with three '%': searching those alone finds the same tokens, in order.
+        for chunk in view.split():
+            if chunk.count("%") < 3:
+                continue
+            for token in _url_tokens(chunk):
+                decoded = unquote_plus(token) if "+" in token and "%20" not in token else unquote(token)
+                if decoded != token and _printable(decoded):
+                    found.append(decoded)
+                    if len(found) >= MAX_CANDIDATES:
+                        return found
         return found
+
+
+def _url_tokens(chunk: str) -> Iterator[str]:
+    """`_URL_TOKEN.finditer(chunk)`'s tokens (cut to MAX_ENCODED), without trying every position: a
+    token starts at most 64 characters before its first '%', so each search starts there."""
+    position = 0
+    while (percent := chunk.find("%", position)) >= 0:
+        match = _URL_TOKEN.search(chunk, max(position, percent - 64))
+        if match is None:
+            return
+        yield match.group()[:MAX_ENCODED]
+        position = match.end()
 
 
 class HtmlEntityDecoder:

@@ -4,16 +4,20 @@ The scanner runs it on descriptions and schemas; the gateway will run it on argu
 An `Engine` is built once from a rule set, is immutable afterwards, and is shared freely.
 
 How a text is matched:
-1. Plain text (see `words.py`) is split into words at C speed; anything else is normalised first
-   (`normalize.py`) and the words come from the normalised view and the hidden segments.
-2. Every pattern is indexed by the words it cannot match without (`anchors.py`): a few clauses, each
-   a set of words of which one must occur. A pattern runs only when all its clauses are satisfied.
-   A single alternation of all patterns would be simpler, but the `regex` module scans such an
-   alternation at about 1 MB/s, which cannot serve 10,000 definitions a second; the index can.
-3. Live patterns run (case-insensitive, MULTILINE, time-limited) over the view and each hidden
-   segment; the first match per rule becomes a `Match`, attributed to where the text was hidden.
-4. Code checks (`textchecks.py`) turn what normalisation revealed into matches.
-5. The matches are combined into a 0..1 score (`results.score`).
+1. Plain text (see `words.py`) needs no normalisation; anything else is normalised first
+   (`normalize.py`), giving a view and hidden segments.
+2. One Hyperscan pass over each ASCII view (`prefilter.py`) says which patterns may match it at
+   all. On benign text it usually reports none, and the answer is known without more work.
+3. Otherwise words come from the text (plain) or from the view and segments. Every pattern is
+   indexed by the words it cannot match without (`anchors.py`): a few clauses, each a set of words
+   of which one must occur. A pattern runs only when all its clauses are satisfied. A single
+   alternation of all patterns would be simpler, but the `regex` module scans such an alternation
+   at about 1 MB/s, which cannot serve 10,000 definitions a second; the index can.
+4. Live patterns the prefilter did not rule out run (case-insensitive, MULTILINE, time-limited) over
+   the view and each hidden segment; the first match per rule becomes a `Match`, attributed to
+   where the text was hidden.
+5. Code checks (`textchecks.py`) turn what normalisation revealed into matches.
+6. The matches are combined into a 0..1 score (`results.score`).
 """
 
 from __future__ import annotations
@@ -27,33 +31,38 @@ from types import MappingProxyType
 import regex
 
 from mcpwarden.detect.anchors import MARKS
-from mcpwarden.detect.decoders import default_decoders
+from mcpwarden.detect.decoders import Base64Decoder, HexDecoder, HtmlEntityDecoder, UrlDecoder, default_decoders
 from mcpwarden.detect.matching import line_view, make_match, search, windows
 from mcpwarden.detect.normalize import MAX_FIELD_CHARS, Decoder, Normalized, Normalizer, Reveal, Segment
-from mcpwarden.detect.patterns import Index, Pattern, build_index, compile_rule
+from mcpwarden.detect.patterns import Index, Pattern, build_index, compile_rule, live_patterns
 from mcpwarden.detect.prefilter import Prefilter
 from mcpwarden.detect.results import DetectResult, Match, Screen, score
 from mcpwarden.detect.ruleset import TEXT_KINDS, Rule, builtin_rules
 from mcpwarden.detect.scoring import Scorer, Thresholds, combine, load_thresholds
+from mcpwarden.detect.screening import Screener
 from mcpwarden.detect.textchecks import TEXT_CHECKS, CheckFn
-from mcpwarden.detect.words import (
-    FAST_TABLE,
-    GROUP_SEPARATOR,
-    GROUP_SEPARATOR_BYTE,
-    SCREEN_TABLE,
-    SEPARATOR,
-    SEPARATOR_BYTE,
-    plain_bytes,
-    view_words,
-    words_of,
-)
+from mcpwarden.detect.words import FAST_TABLE, ascii_stand_in, ascii_view, plain_bytes, view_words, words_of
 
+_MONOTONE_DECODERS = (Base64Decoder, HexDecoder, UrlDecoder, HtmlEntityDecoder)  # see Screener
 DEFAULT_TIMEOUT_S = 0.5  # per pattern and text; a timeout is reported (MW399), never fatal
 _CONTEXT = 40
-_BREAKS = frozenset(b" \x1e")  # what can surround a word in translated bytes
 SCREEN_KINDS = frozenset(
     {"tool_description", "parameter_description", "prompt", "resource"}
 )  # beyond this many anchor-word occurrences, one search over the whole view is cheaper
+
+
+@dataclass(frozen=True, slots=True)
+class _Hits:
+    """The prefilter's answer for one text: per source (view, then segments), and for its line
+    view; None where there is no answer."""
+
+    sources: tuple[set[int] | None, ...]
+    lines: set[int] | None
+    covered: frozenset[int]  # the patterns this answer speaks for
+
+    @property
+    def complete(self) -> bool:
+        return self.lines is not None and all(found is not None for found in self.sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +72,8 @@ class _Plan:
     index: Index
     checks: tuple[tuple[Rule, CheckFn], ...]
     empty: DetectResult
+    selected: frozenset[int]  # the patterns that apply
+    prefilter: Prefilter | None  # the smallest prefilter that answers for them
 
 
 def _rule_kinds(rule: Rule) -> frozenset[str]:
@@ -85,9 +96,10 @@ class Engine:
     ) -> None:
         """`decoders` default to base64, hex, URL and HTML-entity decoding (pass `()` for none);
         `thresholds` to the shipped `thresholds.yaml`; `scorer` (a learned classifier) to none;
-        `prefilter=False` leaves out the Hyperscan prefilter (same results, slower; for comparison)."""
+        `prefilter=False` leaves out the Hyperscan prefilter and the normaliser's shortcuts (same
+        results, slower: the full path, for comparison)."""
         self.decoders = tuple(default_decoders() if decoders is None else decoders)
-        self.normalizer = Normalizer(max_chars=max_chars, decoders=self.decoders)
+        self.normalizer = Normalizer(max_chars=max_chars, decoders=self.decoders, shortcuts=prefilter)
         self.max_chars = max_chars
         self.timeout_s = timeout_s
         self.thresholds = thresholds if thresholds is not None else load_thresholds()
@@ -104,24 +116,76 @@ class Engine:
                 checks.append((rule, TEXT_CHECKS[rule.check]))
         self._pattern_rules = tuple(pattern_rules)
         self._patterns = tuple(patterns)
-        # `lines` patterns match a different view of the text; the anchor index alone serves them.
-        sources = [None if p.lines else p.regex.pattern for p in self._patterns]
-        self._prefilter = Prefilter(sources) if prefilter and any(sources) else None
-        self.rules = self._pattern_rules + tuple(r for r, _ in checks)
-        self._plans = MappingProxyType({kind: self._plan(kind, checks) for kind in sorted(TEXT_KINDS)})
+        # Decoders' probes ride along in the prefilter's pass over the text as it came (`decodable`).
+        probes: list[tuple[int, str]] = []
+        for number, decoder in enumerate(self.decoders):
+            probe = getattr(decoder, "probe", None)
+            if isinstance(probe, str):
+                probes.append((number, probe))
+        self._probe_ids = {number: len(self._patterns) + k for k, (number, _) in enumerate(probes)}
+        sources = [p.regex.pattern for p in self._patterns]
+        lines = [p.lines for p in self._patterns]
+        self._prefilter = Prefilter(sources, lines, [p for _, p in probes]) if prefilter and sources else None
         # Screening serves the scanner, which reads definitions: rules only for tool results stay out of it.
         screened = [i for i, p in enumerate(self._patterns) if _rule_kinds(self._pattern_rules[p.rule]) & SCREEN_KINDS]
-        self._any = build_index(self._patterns, screened)
-        self._vocabulary = frozenset(w for i in screened for clause in self._patterns[i].clauses for w in clause)
+        # Definitions and the like need fewer patterns than tool results; a database without the
+        # others scans them several times faster (some tool-result rules start on common verbs).
+        self._screen_prefilter = self._prefilter
+        if self._prefilter is not None and len(screened) < len(sources):
+            kept = frozenset(screened)
+            subset = [source if i in kept else None for i, source in enumerate(sources)]
+            self._screen_prefilter = Prefilter(subset, lines, [p for _, p in probes])
+        self._covered: dict[int, frozenset[int]] = {}  # by id(prefilter), once compiled (on first use)
+        self._unanswered_kinds: frozenset[str] | None = None
+        self.rules = self._pattern_rules + tuple(r for r, _ in checks)
+        self._screened = frozenset(screened)
+        self._plans = MappingProxyType({kind: self._plan(kind, checks) for kind in sorted(TEXT_KINDS)})
         every_word = frozenset(w for p in self._patterns for clause in p.clauses for w in clause)
         self._marks = tuple(sorted(m for m in every_word if m.decode() in MARKS))
-        self._not_marks = bytes(c for c in range(256) if bytes([c]) not in self._marks)  # delete-table
+        self._screener = Screener(
+            self._patterns,
+            screened,
+            self._marks,
+            max_chars=max_chars,
+            timeout_s=timeout_s,
+            decodable=self.decodable,
+            decoders_monotone=all(type(d) in _MONOTONE_DECODERS for d in self.decoders),
+            normalize=self.normalizer.normalize,
+            prefilter=self._screen_prefilter,
+        )
 
     def _plan(self, kind: str, checks: list[tuple[Rule, CheckFn]]) -> _Plan:
-        selected = [i for i, p in enumerate(self._patterns) if kind in _rule_kinds(self._pattern_rules[p.rule])]
+        selected = frozenset(
+            i for i, p in enumerate(self._patterns) if kind in _rule_kinds(self._pattern_rules[p.rule])
+        )
         mine = tuple((rule, fn) for rule, fn in checks if kind in _rule_kinds(rule))
         empty = DetectResult(kind, threshold=self.thresholds.threshold(kind))
-        return _Plan(build_index(self._patterns, selected), mine, empty)
+        prefilter = self._screen_prefilter if selected <= self._screened else self._prefilter
+        return _Plan(build_index(self._patterns, sorted(selected)), mine, empty, selected, prefilter)
+
+    def _covered_by(self, prefilter: Prefilter) -> frozenset[int]:
+        """The patterns (and probes) `prefilter` answers for, compiling it on first use."""
+        covered = self._covered.get(id(prefilter))
+        if covered is None:
+            covered = self._covered[id(prefilter)] = prefilter.covered
+        return covered
+
+    def _unanswered(self) -> frozenset[str]:
+        """The kinds with a pattern their prefilter does not answer for."""
+        if self._unanswered_kinds is None:
+            self._unanswered_kinds = frozenset(
+                kind
+                for kind, plan in self._plans.items()
+                if plan.prefilter is None or not plan.selected <= self._covered_by(plan.prefilter)
+            )
+        return self._unanswered_kinds
+
+    def prepare(self) -> None:
+        """Compile (or load from the on-disk cache) the Hyperscan prefilter now: it is otherwise built
+        on first use, which then takes from a tenth of a second (cached) to several seconds."""
+        for prefilter in {id(p): p for p in (self._prefilter, self._screen_prefilter) if p is not None}.values():
+            prefilter.prepare()
+        self._unanswered()
 
     def patterns_of(self, rule_id: str) -> tuple[regex.Pattern[str], ...]:
         """The compiled patterns of a pattern rule (empty for unknown ids and code checks)."""
@@ -137,30 +201,10 @@ class Engine:
             return " ".join(text.split())
         return self.normalizer.normalize(text).view
 
-    def _live(self, index: Index, words: frozenset[bytes]) -> list[int]:
-        """Patterns whose every clause `words` satisfies (plus those with no clause), in rule order."""
-        hits = index.words.intersection(words)
-        if not hits:
-            return list(index.always)
-        live = list(index.always)
-        seen: set[int] = set()
-        for word in hits:
-            for i, rest in index.by_word[word]:
-                if i in seen:
-                    continue
-                seen.add(i)
-                for clause in rest:
-                    if clause.isdisjoint(words):
-                        break
-                else:
-                    live.append(i)
-        live.sort()
-        return live
-
     @property
     def vocabulary(self) -> frozenset[bytes]:
         """Every word (and mark) some pattern's clauses mention: all that `screen` needs to see."""
-        return self._vocabulary
+        return self._screener.vocabulary
 
     def screen(self, texts: Sequence[str], vocabulary: frozenset[bytes] | None = None) -> Screen:
         """Which of several texts need `detect`, and the vocabulary words they contain (see `screen_many`)."""
@@ -174,94 +218,21 @@ class Engine:
         text is hot only if some pattern's clauses all hold in it *and* that pattern matches it, so
         a cold text is certainly clean. Texts that need normalisation are always hot.
         """
-        vocabulary = self._vocabulary if vocabulary is None else vocabulary
-        raw = GROUP_SEPARATOR_BYTE.join(SEPARATOR.join(g).encode("utf-8", "surrogatepass") for g in groups)
-        translated = raw.translate(SCREEN_TABLE)
-        raw_groups = raw.split(GROUP_SEPARATOR_BYTE)
-        if len(raw_groups) != len(groups):  # a text contains the group separator itself
-            return [self._screen_each(group, vocabulary) for group in groups]
-        word_groups = translated.replace(SEPARATOR_BYTE, b" ").split(GROUP_SEPARATOR_BYTE)
-        results = []
-        for group, raw_group, translated_group, word_group in zip(
-            groups, raw_groups, translated.split(GROUP_SEPARATOR_BYTE), word_groups, strict=True
-        ):
-            plain = (
-                b"\x01" not in translated_group
-                and b"]:" not in raw_group
-                and translated_group.count(SEPARATOR_BYTE) == max(0, len(group) - 1)
-                and len(raw_group) <= self.max_chars
-                and not self.decodable(raw_group)
-            )
-            if plain:
-                results.append(self._screen_plain(group, raw_group, translated_group, word_group, vocabulary))
-            else:
-                results.append(self._screen_each(group, vocabulary))
-        return results
+        return self._screener.screen_many(groups, self.vocabulary if vocabulary is None else vocabulary)
 
-    def _screen_plain(
-        self, texts: Sequence[str], raw: bytes, translated: bytes, spaced: bytes, vocabulary: frozenset[bytes]
-    ) -> Screen:
-        present = raw.translate(None, self._not_marks) if self._marks else b""
-        marks = [m for m in self._marks if m in present] if present else []
-        words = vocabulary.intersection(spaced.split())
-        words = words.union(marks) if marks else words
-        candidates = self._live(self._any, words)
-        if not candidates:
-            return Screen(words, ())
-        # Some pattern's words all occur somewhere. Find the texts holding a word of a candidate's first
-        # clause (byte search: the translated text has only word bytes, spaces and separators), then
-        # check those texts alone.
-        clauses = [self._patterns[i].clauses[0] for i in candidates if self._patterns[i].clauses]
-        first = words.intersection(frozenset().union(*clauses))
-        positions = set(range(len(texts))) if self._any.always else _texts_holding(first, raw, translated)
-        hot = []
-        parts = translated.split(SEPARATOR_BYTE)
-        raw_parts = raw.split(SEPARATOR_BYTE) if marks else []
-        for index in sorted(positions):
-            own_marks = [m for m in marks if m in raw_parts[index]] if marks else []
-            if self._text_matches(texts[index], candidates, frozenset(parts[index].split()).union(own_marks)):
-                hot.append(index)
-        return Screen(words, tuple(hot))
+    def decodable(self, raw: bytes, found: set[int] | frozenset[int] | None = None) -> bool:
+        """Whether some decoder may find an encoded segment in these plain ASCII bytes (C-speed test).
 
-    def _screen_each(self, texts: Sequence[str], vocabulary: frozenset[bytes]) -> Screen:
-        """Screen plain texts together and normalise the rest, which are hot."""
-        plain = [i for i, t in enumerate(texts) if len(t) <= self.max_chars and plain_bytes(t) is not None]
-        plain = [i for i in plain if SEPARATOR not in texts[i] and GROUP_SEPARATOR not in texts[i]]
-        plain = [i for i in plain if not self.decodable(texts[i].encode("ascii"))]
-        words: set[bytes] = set()
-        hot: list[int] = []
-        if plain:
-            group = [texts[i] for i in plain]
-            raw = SEPARATOR.join(group).encode("ascii")
-            translated = raw.translate(SCREEN_TABLE)
-            sub = self._screen_plain(group, raw, translated, translated.replace(SEPARATOR_BYTE, b" "), vocabulary)
-            words |= sub.words
-            hot += [plain[i] for i in sub.hot]
-        normalized: dict[int, Normalized] = {}
-        for index in sorted(set(range(len(texts))) - set(plain)):
-            norm = normalized[index] = self.normalizer.normalize(texts[index])
-            words |= vocabulary.intersection(view_words([norm.view, *(s.text for s in norm.segments)], self._marks))
-            hot.append(index)
-        return Screen(frozenset(words), tuple(sorted(hot)), MappingProxyType(normalized))
-
-    def _text_matches(self, text: str, candidates: list[int], words: frozenset[bytes]) -> bool:
-        live = [i for i in candidates if all(not c.isdisjoint(words) for c in self._patterns[i].clauses)]
-        if not live:
-            return False
-        view = " ".join(text.split())
-        try:
-            return any(
-                self._patterns[i].regex.search(
-                    line_view(text) if self._patterns[i].lines else view, timeout=self.timeout_s
-                )
-                for i in live
-            )
-        except TimeoutError:
-            return True
-
-    def decodable(self, raw: bytes) -> bool:
-        """Whether some decoder may find an encoded segment in these plain ASCII bytes (C-speed test)."""
-        return any(decoder.may_apply(raw) for decoder in self.decoders)
+        `found`: the prefilter's `line_hits` of these bytes (or of more text around them), whose
+        decoder probes spare asking decoders that cannot apply."""
+        covered = self._covered_by(self._prefilter) if found is not None and self._prefilter else frozenset()
+        for number, decoder in enumerate(self.decoders):
+            probe = self._probe_ids.get(number)
+            if found is not None and probe in covered and probe not in found:
+                continue  # the probe, which every text it applies to contains, is absent
+            if decoder.may_apply(raw):
+                return True
+        return False
 
     def detect(self, text: str, kind: str, *, normalized: Normalized | None = None) -> DetectResult:
         """Run every rule that applies to `kind` on `text` (of any size; analysis is bounded).
@@ -274,17 +245,32 @@ class Engine:
         if plan is None:
             raise ValueError(f"unknown text kind {kind!r} (one of: {', '.join(sorted(TEXT_KINDS))})")
         plain = plain_bytes(text) if normalized is None and len(text) <= self.max_chars else None
-        if plain is not None and not self.decodable(plain[0]):
-            live = self._live(plan.index, words_of(*plain, self._marks))
+        prefilter = plan.prefilter
+        found = prefilter.line_hits(plain[0]) if plain is not None and prefilter is not None else None
+        if plain is not None and self.decodable(plain[0], found):
+            plain = None  # an encoded segment may hide in it: normalise
+        if plain is not None:
+            raw, translated = plain
+            view: str | None = None
+            hits = None
+            if prefilter is not None and found is not None:
+                view_bytes = ascii_view(raw)
+                hits = _Hits((prefilter.view_hits(view_bytes),), found, self._covered_by(prefilter))
+                if self.scorer is None and not self._may_match(plan, hits):
+                    return plan.empty  # the common case: benign plain text, one Hyperscan pass
+                view = view_bytes.decode("ascii")
+            live = live_patterns(plan.index, words_of(raw, translated, self._marks))
             if not live and self.scorer is None:
                 return plan.empty
-            norm = Normalized(" ".join(text.split()), text=text)
-            translated: bytes | None = plain[1]
+            norm = Normalized(" ".join(text.split()) if view is None else view, text=text)
         else:
             norm = normalized or self.normalizer.normalize(text)
-            live = self._live(plan.index, view_words([norm.view, *(s.text for s in norm.segments)], self._marks))
-            translated = None
-        matches, extra = self._run_patterns(live, norm, translated is not None)
+            hits = self._source_hits(norm, prefilter)
+            if hits is not None and hits.complete and not self._may_match(plan, hits):
+                live = []  # every source is ASCII and the prefilter ruled every pattern out
+            else:
+                live = live_patterns(plan.index, view_words([norm.view, *(s.text for s in norm.segments)], self._marks))
+        matches, extra = self._run_patterns(live, norm, plain is not None, hits)
         if extra:
             norm = dataclasses.replace(norm, reveals=norm.reveals + tuple(extra))
         for rule, check in plan.checks:
@@ -307,15 +293,45 @@ class Engine:
         except Exception:  # a learned layer that fails leaves the rules' verdict standing
             return None
 
-    def _run_patterns(self, live: list[int], norm: Normalized, ascii_view: bool) -> tuple[list[Match], list[Reveal]]:
+    def _may_match(self, plan: _Plan, hits: _Hits) -> bool:
+        """Whether some pattern of `plan` may match, as far as the prefilter can tell."""
+        if plan.empty.kind in self._unanswered():
+            return True  # a pattern the prefilter cannot answer for
+        if hits.lines is None or not hits.lines.isdisjoint(plan.selected):
+            return True
+        return any(found is None or not found.isdisjoint(plan.selected) for found in hits.sources)
+
+    def _source_hits(self, norm: Normalized, prefilter: Prefilter | None) -> _Hits | None:
+        """The prefilter's answer for each source of a normalised text, and for its line view (None
+        where a text has no ASCII stand-in)."""
+        if prefilter is None:
+            return None
+        sources: list[set[int] | None] = []
+        for text in (norm.view, *(s.text for s in norm.segments)):
+            if text.isascii():
+                sources.append(prefilter.view_hits(text.encode("ascii")))
+            else:
+                view = ascii_stand_in(text)
+                sources.append(None if view is None else prefilter.view_hits(view, stand_in=True))
+        lines_text = norm.text or norm.view
+        lines: set[int] | None
+        if lines_text.isascii():
+            lines = prefilter.line_hits(lines_text.encode("ascii"))
+        else:
+            raw = ascii_stand_in(lines_text)
+            lines = None if raw is None else prefilter.line_hits(raw, stand_in=True)
+        return _Hits(tuple(sources), lines, self._covered_by(prefilter))
+
+    def _run_patterns(
+        self, live: list[int], norm: Normalized, ascii_view: bool, hits: _Hits | None
+    ) -> tuple[list[Match], list[Reveal]]:
         matches: list[Match] = []
         extra: list[Reveal] = []
         done: set[int] = set()
         view = norm.view
         sources = (Segment(view, "text"), *norm.segments)
-        covered = self._prefilter.covered if self._prefilter is not None and live else frozenset()
-        # One linear Hyperscan pass per source tells which live patterns need a `regex` search at all.
-        hits = [self._prefilter.hits(s.text) for s in sources] if covered and not covered.isdisjoint(live) else None
+        # What one Hyperscan pass per source proved cannot match needs no `regex` search.
+        covered = hits.covered if live and hits is not None else frozenset()
         lines: tuple[Segment, ...] | None = None
         # Long ASCII views are searched only near the words a pattern needs (see `windows`).
         spaced = b" " + view.encode("ascii").translate(FAST_TABLE) + b" " if ascii_view and len(view) > 1024 else None
@@ -325,10 +341,12 @@ class Engine:
                 continue
             rule = self._pattern_rules[pattern.rule]
             if pattern.lines:
+                if hits is not None and hits.lines is not None and index in covered and index not in hits.lines:
+                    continue  # Hyperscan proved the pattern cannot match the line view
                 lines = lines if lines is not None else (Segment(line_view(norm.text or view), "text"),)
             for number, source in enumerate(lines if pattern.lines and lines is not None else sources):
                 if hits is not None and index in covered and not pattern.lines:
-                    may = hits[number]
+                    may = hits.sources[number]
                     if may is not None and index not in may:
                         continue  # Hyperscan proved the pattern cannot match this source
                 spans = windows(pattern, spaced) if spaced is not None and source.text is view else None
@@ -342,24 +360,6 @@ class Engine:
                     done.add(pattern.rule)
                     break
         return matches, extra
-
-
-def _texts_holding(words: Iterable[bytes], raw: bytes, translated: bytes) -> set[int]:
-    """Indices of the separator-joined texts that contain one of `words` (whole) or of the marks."""
-    found: set[int] = set()
-    end = len(translated)
-    for word in words:
-        is_mark = len(word) == 1 and not word.isalnum() and word != b"_"
-        haystack = raw if is_mark else translated
-        start = haystack.find(word)
-        while start >= 0:
-            stop = start + len(word)
-            if is_mark or (
-                (start == 0 or translated[start - 1] in _BREAKS) and (stop == end or translated[stop] in _BREAKS)
-            ):
-                found.add(translated.count(SEPARATOR_BYTE, 0, start))
-            start = haystack.find(word, stop)
-    return found
 
 
 @functools.lru_cache(maxsize=2)

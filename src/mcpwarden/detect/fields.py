@@ -113,6 +113,9 @@ def _is_mapping(value: Any) -> bool:
     return type(value) is dict or (type(value) not in (str, list, int, float, bool) and isinstance(value, Mapping))
 
 
+_SCALARS = frozenset({int, float, bool, type(None)})  # never containers: no Mapping check needed
+
+
 def _collect(value: Any, parent_key: str, depth: int, out: list[str]) -> bool:
     """`_walk` without pointers or kinds, for the cheap first pass; False when a limit was reached.
 
@@ -121,20 +124,23 @@ def _collect(value: Any, parent_key: str, depth: int, out: list[str]) -> bool:
     """
     if depth >= MAX_DEPTH or len(out) >= MAX_FIELDS:
         return False
-    if _is_mapping(value):
+    append = out.append
+    if type(value) is dict or _is_mapping(value):
         named = parent_key in _NAMED_MAPS
         for key, child in value.items():
             key_text = key if type(key) is str else str(key)
             if named:
-                out.append(key_text)
+                append(key_text)
                 key_text = ""
             elif key_text in _SKIPPED:
                 continue
             kind = type(child)
             if kind is str:
                 if not (key_text in _STRUCTURAL and len(child) <= _SHORT):
-                    out.append(child)
-            elif (kind is list or kind is tuple or _is_mapping(child)) and not _collect(
+                    append(child)
+            elif kind in _SCALARS:
+                continue
+            elif (kind is dict or kind is list or kind is tuple or _is_mapping(child)) and not _collect(
                 child, key_text, depth + 1, out
             ):
                 return False
@@ -144,8 +150,10 @@ def _collect(value: Any, parent_key: str, depth: int, out: list[str]) -> bool:
             kind = type(child)
             if kind is str:
                 if not (structural and len(child) <= _SHORT):
-                    out.append(child)
-            elif (kind is list or kind is tuple or _is_mapping(child)) and not _collect(
+                    append(child)
+            elif kind in _SCALARS:
+                continue
+            elif (kind is dict or kind is list or kind is tuple or _is_mapping(child)) and not _collect(
                 child, parent_key, depth + 1, out
             ):
                 return False

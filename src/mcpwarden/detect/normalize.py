@@ -20,6 +20,7 @@ from typing import Protocol
 import regex
 
 from mcpwarden.detect import charsets
+from mcpwarden.detect.charscan import special_kinds
 from mcpwarden.detect.markup import Region, find_regions
 
 MAX_FIELD_CHARS = 262_144  # 256 Ki characters per text field; the rest is not analysed (and is reported)
@@ -40,6 +41,7 @@ _ANSI = regex.compile(
 _CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 _STYLED = regex.compile(f"[{charsets.STYLED_CLASS}]")
 _CONFUSABLE_WORD = regex.compile(f"\\w*[{''.join(charsets.CONFUSABLES)}]\\w*")
+_CONFUSABLE = regex.compile(f"[{''.join(charsets.CONFUSABLES)}]")  # found iff _CONFUSABLE_WORD is, faster
 _SILENT = regex.compile(f"[{''.join(charsets.SILENT_FOLDS)}]")
 _NON_LATIN_LOOKALIKE_SCRIPT = regex.compile(r"[\p{Cyrillic}\p{Greek}\p{Armenian}]")
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -84,9 +86,10 @@ class Decoder(Protocol):
     """Extension point for encodings a model can read but a pattern cannot (base64, hex, URL escapes).
 
     `decode` returns the decoded texts found in the view; each becomes a `Segment` named `name` (and a
-    `Reveal` of kind "decoded"). `may_apply` looks at the ASCII bytes of plain text and must be cheap:
-    it may say True when `decode` finds nothing, never False when it would find something, because
-    plain text for which every decoder says False skips normalisation altogether.
+    `Reveal` of kind "decoded"). `may_apply` looks at UTF-8 bytes and must be cheap: it may say True
+    when `decode` finds nothing, never False when it would find something. It is asked about the
+    bytes of plain text (for which every decoder saying False skips normalisation altogether) and of
+    each view before `decode` runs on it (False skips the decoding).
     """
 
     name: str
@@ -131,13 +134,19 @@ class Normalizer:
         max_depth: int = MAX_DEPTH,
         max_segments: int = MAX_SEGMENTS,
         decoders: Sequence[Decoder] = (),
+        shortcuts: bool = True,
     ) -> None:
+        """`shortcuts=False` runs every step in full: each step's own search for its characters, and
+        every decoder on every view (same results, slower; for comparison). With shortcuts, one
+        Hyperscan pass (`charscan.py`) says which steps' characters are absent, and decoders whose
+        `may_apply` says no are skipped."""
         if max_chars < 1 or max_depth < 0 or max_segments < 0:
             raise ValueError("normaliser bounds must be positive")
         self.max_chars = max_chars
         self.max_depth = max_depth
         self.max_segments = max_segments
         self.decoders = tuple(decoders)
+        self.shortcuts = shortcuts
 
     def normalize(self, text: str) -> Normalized:
         """Normalise `text` (a string of any size; only the first `max_chars` characters are analysed)."""
@@ -149,18 +158,24 @@ class Normalizer:
         if truncated:
             work.reveals.append(Reveal("truncated", len(text), "", note=f"analysed the first {self.max_chars}"))
             text = text[: self.max_chars]
+        # Which steps' characters the text holds (None: unknown, search for each); removing characters
+        # cannot add any, but NFKC can, so the answer is dropped when NFKC changes the text.
+        kinds = special_kinds(text) if self.shortcuts else None
         if not text.isascii():
-            text = _take_tags(text, work)
-            text = _take_invisible(text, work)
-        if _CONTROL.search(text) or "\x1b" in text:
+            text = _take_tags(text, work, kinds)
+            text = _take_invisible(text, work, kinds)
+        if (kinds is None or "controls" in kinds) and (_CONTROL.search(text) or "\x1b" in text):
             text = _take_controls(text, work)
         if not text.isascii():
-            text = _expand_compat(text, work)
-            text = _fold_confusables(text, work)
+            composed = _expand_compat(text, work, kinds)
+            text = _fold_confusables(composed, work, kinds if composed is text else None)
         view = " ".join(text.split())
         for region in find_regions(view) if ("<" in view or "]" in view) else ():
             work.reveals.append(_region_reveal(region))
+        data = view.encode("utf-8", "surrogatepass") if self.decoders and self.shortcuts else b""
         for decoder in self.decoders:
+            if self.shortcuts and not decoder.may_apply(data):
+                continue  # a full regex pass over the view would find nothing
             for decoded in decoder.decode(view):
                 work.hidden.append((decoder.name, decoded))
                 work.reveals.append(Reveal("decoded", len(decoded), decoded[:_SAMPLE], decoded[:400], decoder.name))
@@ -188,9 +203,9 @@ def _region_reveal(region: Region) -> Reveal:
     return Reveal(region.kind, 1, "", payload=region.payload, span=(region.start, region.end))
 
 
-def _take_tags(text: str, work: _Work) -> str:
+def _take_tags(text: str, work: _Work, kinds: frozenset[str] | None) -> str:
     """Remove tag characters and variation-selector runs; what they spell becomes hidden text."""
-    if _TAG_RUN.search(text):
+    if (kinds is None or "tags" in kinds) and _TAG_RUN.search(text):
         pieces: list[str] = []
         last = 0
         decoded: list[str] = []
@@ -212,7 +227,7 @@ def _take_tags(text: str, work: _Work) -> str:
             work.reveals.append(Reveal("tag_characters", count, _sample(text, first), payload=payload))
             work.hidden.append(("tag_characters", payload))
         text = "".join(pieces)
-    if _VS_RUN.search(text):
+    if (kinds is None or "selectors" in kinds) and _VS_RUN.search(text):
         for run in _VS_RUN.finditer(text):
             data = bytes(
                 ord(c) - 0xFE00 if ord(c) <= 0xFE0F else ord(c) - 0xE0100 + 16 for c in run.group() if ord(c) < 0xE01F0
@@ -224,9 +239,9 @@ def _take_tags(text: str, work: _Work) -> str:
     return text
 
 
-def _take_invisible(text: str, work: _Work) -> str:
+def _take_invisible(text: str, work: _Work, kinds: frozenset[str] | None) -> str:
     """Remove zero-width, format and bidi characters; report only the ones that are not ordinary."""
-    if not _INVISIBLE_RUN.search(text):
+    if (kinds is not None and "invisible" not in kinds) or not _INVISIBLE_RUN.search(text):
         return text
     has_rtl = _RTL.search(text) is not None
     pieces: list[str] = []
@@ -293,8 +308,10 @@ def _take_controls(text: str, work: _Work) -> str:
     return text
 
 
-def _expand_compat(text: str, work: _Work) -> str:
-    styled = [m for m in _STYLED.finditer(text) if unicodedata.normalize("NFKC", m.group()).isalpha()]
+def _expand_compat(text: str, work: _Work, kinds: frozenset[str] | None) -> str:
+    """Report styled letters, and apply NFKC (the same string object when it changes nothing)."""
+    found = _STYLED.finditer(text) if kinds is None or "styled" in kinds else ()
+    styled = [m for m in found if unicodedata.normalize("NFKC", m.group()).isalpha()]
     if len(styled) >= 3:
         sample = _sample(text, styled[0].start())
         folded = unicodedata.normalize("NFKC", "".join(m.group() for m in styled[:64]))
@@ -304,10 +321,10 @@ def _expand_compat(text: str, work: _Work) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def _fold_confusables(text: str, work: _Work) -> str:
-    if _SILENT.search(text):
+def _fold_confusables(text: str, work: _Work, kinds: frozenset[str] | None) -> str:
+    if (kinds is None or "silent" in kinds) and _SILENT.search(text):
         text = text.translate({ord(k): v for k, v in charsets.SILENT_FOLDS.items()})
-    if not _CONFUSABLE_WORD.search(text):
+    if (kinds is not None and "confusables" not in kinds) or not _CONFUSABLE.search(text):
         return text
     ascii_part = text.encode("ascii", "ignore")
     latin = len(ascii_part) - len(ascii_part.translate(None, delete=_ALPHA_BYTES))

@@ -64,3 +64,24 @@ def build_index(patterns: Sequence[Pattern], selected: Iterable[int]) -> Index:
             by_word.setdefault(word, []).append((index, clauses[1:]))
     frozen = {w: tuple(entries) for w, entries in by_word.items()}
     return Index(MappingProxyType(frozen), frozenset(frozen), tuple(always))
+
+
+def live_patterns(index: Index, words: frozenset[bytes]) -> list[int]:
+    """Patterns whose every clause `words` satisfies (plus those with no clause), in pattern order."""
+    hits = index.words.intersection(words)
+    if not hits:
+        return list(index.always)
+    live = list(index.always)
+    seen: set[int] = set()
+    for word in hits:
+        for i, rest in index.by_word[word]:
+            if i in seen:
+                continue
+            seen.add(i)
+            for clause in rest:
+                if clause.isdisjoint(words):
+                    break
+            else:
+                live.append(i)
+    live.sort()
+    return live

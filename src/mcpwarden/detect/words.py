@@ -27,6 +27,13 @@ GROUP_SEPARATOR = "\x1d"
 GROUP_SEPARATOR_BYTE = b"\x1d"
 SCREEN_TABLE = bytes(1 if c >= 128 else c if c in (0x1D, 0x1E) else FAST_TABLE[c] for c in range(256))
 _WORDS = regex.compile(r"\w+")
+# Every ASCII character `str.split()` treats as whitespace becomes a space (for `ascii_view`); the
+# second table keeps the separators, the third turns them into line breaks.
+_SPACES = bytes(32 if c in b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f " else c for c in range(256))
+_SPACES_BUT_SEPARATORS = bytes(30 if c == 29 else 30 if c == 30 else _SPACES[c] for c in range(256))
+_SEPARATORS_TO_LINES = bytes(10 if c in (29, 30) else c for c in range(256))
+# Words (as FAST_TABLE spells them) separated by spaces, every other byte a space.
+WORD_TABLE = bytes(32 if c == 1 else c for c in FAST_TABLE)
 
 
 def plain_bytes(text: str, table: bytes = FAST_TABLE) -> tuple[bytes, bytes] | None:
@@ -38,6 +45,68 @@ def plain_bytes(text: str, table: bytes = FAST_TABLE) -> tuple[bytes, bytes] | N
     if b"\x01" in translated or b"]:" in raw:  # `[//]: # (…)` is a Markdown comment
         return None
     return raw, translated
+
+
+def ascii_view(raw: bytes) -> bytes:
+    """`" ".join(text.split())` for ASCII text, as bytes: whitespace runs become one space, ends are
+    stripped. Runs of C-speed byte operations instead of one string object per word."""
+    view = raw.translate(_SPACES)
+    while b"  " in view:
+        view = view.replace(b"  ", b" ")
+    return view.strip(b" ")
+
+
+def ascii_views(raw: bytes) -> bytes:
+    """The `ascii_view` of each of several ASCII texts joined by SEPARATOR or GROUP_SEPARATOR, joined
+    by line breaks instead (so `^` and `$` hold at each text's ends, as in its own view)."""
+    view = raw.translate(_SPACES_BUT_SEPARATORS)
+    while b"  " in view:
+        view = view.replace(b"  ", b" ")
+    view = view.replace(b" \x1e", b"\x1e").replace(b"\x1e ", b"\x1e").strip(b" ")
+    return view.translate(_SEPARATORS_TO_LINES)
+
+
+_NON_ASCII_RUN = regex.compile(r"[^\x00-\x7f]+")
+_WORD_CHAR = regex.compile(r"\w")
+_LINE_BREAKS = "\x85\u2028\u2029"  # where `str.splitlines` breaks beyond ASCII
+# Letters `regex` matches case-insensitively with ASCII ones (İ ı ſ and the Kelvin sign): no stand-in
+# keeps that, so a text holding one gets none (a test checks the list against the `regex` module).
+FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
+_FOLDS_TO_ASCII = regex.compile(f"[{FOLDS_TO_ASCII}]")
+
+
+class _StandIns(dict[int, str]):
+    """The stand-in of each non-ASCII character, worked out on first sight (a `str.translate` table)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        if _WORD_CHAR.match(char):
+            stand_in = "_"
+        elif char.isspace():
+            stand_in = "\n" if char in _LINE_BREAKS else " "
+        else:
+            stand_in = "\x7f"
+        self[code] = stand_in
+        return stand_in
+
+
+_STAND_INS = _StandIns()
+
+
+def _stand_in_run(run: regex.Match[str]) -> str:
+    return str(run.group()).translate(_STAND_INS)
+
+
+def ascii_stand_in(text: str) -> bytes | None:
+    """`text` as ASCII bytes, each non-ASCII character replaced by one of the same kind for the
+    prefilter (`prefilter_patterns.py`): `_` for a word character (as `regex` sees it), a line break
+    or space for what `str.splitlines` and `str.split` break at, DEL for anything else. None when
+    the text holds one of FOLDS_TO_ASCII."""
+    if text.isascii():
+        return text.encode("ascii")
+    if _FOLDS_TO_ASCII.search(text):
+        return None
+    return str(_NON_ASCII_RUN.sub(_stand_in_run, text)).encode("ascii")
 
 
 def words_of(raw: bytes, translated: bytes, marks: Iterable[bytes]) -> frozenset[bytes]:
