@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import suppress
 
 import anyio
@@ -139,3 +140,39 @@ async def test_unstartable_commands_raise_connect_error(command: str, message: s
             pass
 
     assert caught.value.message == message
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import sys; sys.stdin.read()",  # ends on its own once stdin closes
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(30)",  # needs SIGKILL
+    ],
+    ids=["clean-exit", "ignores-term"],
+)
+async def test_no_descriptor_outlives_the_transport(code: str) -> None:
+    before = _open_descriptors()
+    transport = _python(code)
+
+    async with transport:
+        pass
+
+    assert _open_descriptors() == before
+    assert transport.returncode is not None
+
+
+async def test_a_server_that_exits_on_end_of_input_is_not_waited_on_longer() -> None:
+    transport = _python("import sys; sys.stdin.read()")
+
+    async with transport:
+        await anyio.sleep(0.3)  # let the interpreter start, so only the shutdown is timed below
+        started = time.monotonic()
+    shutdown = time.monotonic() - started
+
+    assert transport.returncode == 0
+    assert transport.signals_sent == []
+    assert shutdown < 0.5  # the exit is seen when it happens, far inside the 1 s grace period

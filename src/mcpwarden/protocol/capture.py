@@ -17,6 +17,28 @@ from mcp.client._transport import ReadStream, Transport, TransportStreams, Write
 from mcp.shared.message import SessionMessage
 from mcp_types import JSONRPCError, JSONRPCRequest, JSONRPCResponse, RequestId
 
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of decoded JSON: a few times faster than `copy.deepcopy`, and one frame per level.
+
+    Anything that is not a plain dict, list or scalar (never the case for parsed JSON) goes through
+    `copy.deepcopy`, so the copy is never shallower than it would have been.
+    """
+    kind = type(value)
+    if kind is dict:
+        copied: dict[Any, Any] = {}
+        for key, item in value.items():
+            copied[key] = item if type(item) in _IMMUTABLE else copy_json(item)
+        return copied
+    if kind is list:
+        items: list[Any] = []
+        for item in value:
+            items.append(item if type(item) in _IMMUTABLE else copy_json(item))
+        return items
+    return value if kind in _IMMUTABLE else copy.deepcopy(value)
+
 
 class RawCapture(AbstractAsyncContextManager[TransportStreams]):
     """A `Transport` that forwards to `inner` and remembers the last raw result per request method."""
@@ -42,7 +64,7 @@ class RawCapture(AbstractAsyncContextManager[TransportStreams]):
         message = item.message
         if isinstance(message, JSONRPCResponse) and (method := self._pending.pop(message.id, None)):
             # A deep copy: the session normalises some result fields in place after we see them.
-            self.results[method] = copy.deepcopy(message.result)
+            self.results[method] = copy_json(message.result)
         elif (
             isinstance(message, JSONRPCError)
             and message.id is not None

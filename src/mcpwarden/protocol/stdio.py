@@ -6,6 +6,7 @@ the leader exits on its own (the SDK only kills the group when the leader outliv
 period, so a grandchild can survive), a line-length limit on stdout, and a JSON parser that keeps
 every string the server sent (pydantic's parser rejects lone surrogates, Python's does not).
 The object below satisfies the SDK's `Transport` protocol, so `mcp.Client` drives it unchanged.
+The child runs on bare pipes (`child.py`), so its exit is seen at once and costs no watcher thread.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -29,6 +29,7 @@ from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
 from mcpwarden.errors import ConnectError
+from mcpwarden.protocol.child import ChildProcess, spawn_child
 
 # Inherited from our own environment; everything else the server gets comes from its config entry.
 SAFE_INHERITED_ENV = ("HOME", "LOGNAME", "USER", "PATH", "SHELL", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
@@ -38,6 +39,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 EXIT_GRACE_S = 1.0  # after stdin closes, before SIGTERM
 KILL_GRACE_S = 2.0  # after SIGTERM, before SIGKILL
 _REAP_WAIT_S = 1.0
+_POLL_FIRST_S = 0.002
 _POLL_S = 0.02
 _MAX_NOTES = 5
 
@@ -79,15 +81,16 @@ def _group_has_live_members(pgid: int) -> bool:
     """Whether any process of the group is still running (zombies do not count).
 
     `killpg(pgid, 0)` also succeeds for zombies, and an orphaned grandchild stays a zombie forever
-    under a PID 1 that does not reap (common in containers), so on Linux we read /proc instead.
+    under a PID 1 that does not reap (common in containers), so on Linux we read /proc instead,
+    but only when the group still exists at all: scanning /proc costs milliseconds, `killpg` does not.
     """
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False  # no member left, not even a zombie
+    except PermissionError:
+        pass  # a member we may not signal: it exists
     if not sys.platform.startswith("linux"):
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
         return True
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -147,21 +150,14 @@ class StdioTransport(AbstractAsyncContextManager[TransportStreams]):
         if len(self.notes) < _MAX_NOTES:
             self.notes.append(text)
 
-    async def _spawn(self) -> Process:
+    async def _spawn(self) -> ChildProcess:
         if self.cwd is not None and not await anyio.Path(self.cwd).is_dir():
             raise ConnectError(f"working directory does not exist: {self.cwd}")
         if os.sep not in self.command and shutil.which(self.command, path=self.env.get("PATH", "")) is None:
             raise ConnectError(f"command not found on PATH: {self.command}")
         try:
-            return await anyio.open_process(
-                [self.command, *self.args],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=self.env,
-                cwd=self.cwd,
-                start_new_session=True,  # own process group: killpg reaches every descendant
-            )
+            # A new session, so its own process group: killpg reaches every descendant.
+            return spawn_child([self.command, *self.args], env=self.env, cwd=self.cwd, new_session=True)
         except FileNotFoundError:
             raise ConnectError(f"command not found: {self.command}") from None
         except PermissionError:
@@ -234,31 +230,29 @@ class StdioTransport(AbstractAsyncContextManager[TransportStreams]):
             finally:
                 stderr_done.set()
 
-        async with anyio.create_task_group() as tg:
-            assert process.stderr is not None
-            tg.start_soon(read_stdout)
-            tg.start_soon(write_stdin)
-            tg.start_soon(read_stderr, process.stderr)
-            failed = False
-            try:
-                yield read_stream, write_stream
-            except BaseException:
-                failed = True  # cancelled or broken: an unresponsive server gets no grace period
-                raise
-            finally:
-                # Bounded at every step and shielded: a cancelled caller must never leak the group.
-                with anyio.CancelScope(shield=True):
-                    await write_stream.aclose()
-                    await read_stream.aclose()
-                    await self._stop(process, exit_grace=0.0 if failed else EXIT_GRACE_S)
-                    with anyio.move_on_after(0.5):
-                        await stdout_done.wait()
-                        await stderr_done.wait()
-                    tg.cancel_scope.cancel()
-                    for stream in (process.stdin, process.stdout, process.stderr):
-                        if stream is not None:
-                            with suppress(Exception):
-                                await stream.aclose()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read_stdout)
+                tg.start_soon(write_stdin)
+                tg.start_soon(read_stderr, process.stderr)
+                failed = False
+                try:
+                    yield read_stream, write_stream
+                except BaseException:
+                    failed = True  # cancelled or broken: an unresponsive server gets no grace period
+                    raise
+                finally:
+                    # Bounded at every step and shielded: a cancelled caller must never leak the group.
+                    with anyio.CancelScope(shield=True):
+                        await write_stream.aclose()
+                        await read_stream.aclose()
+                        await self._stop(process, exit_grace=0.0 if failed else EXIT_GRACE_S)
+                        with anyio.move_on_after(0.5):  # a grandchild outside the group may hold a pipe
+                            await stdout_done.wait()
+                            await stderr_done.wait()
+                        tg.cancel_scope.cancel()
+        finally:
+            process.close_descriptors()  # after the task group: no task is watching them any more
 
     async def _stop(self, process: Process, *, exit_grace: float) -> None:
         """Close stdin, give the leader a grace period, then TERM and KILL whatever is left of the group."""
@@ -266,7 +260,7 @@ class StdioTransport(AbstractAsyncContextManager[TransportStreams]):
         if process.stdin is not None:
             with suppress(Exception):
                 await process.stdin.aclose()
-        await self._wait(lambda: process.returncode is not None, exit_grace)
+        await self._leader_exit(process, exit_grace)
         if process.returncode is None or _group_has_live_members(pgid):
             self._signal_group(pgid, signal.SIGTERM)
             gone = await self._wait(
@@ -274,8 +268,21 @@ class StdioTransport(AbstractAsyncContextManager[TransportStreams]):
             )
             if not gone:
                 self._signal_group(pgid, signal.SIGKILL)
-                await self._wait(lambda: process.returncode is not None, _REAP_WAIT_S)
+                # SIGKILL takes effect when each member is next scheduled; wait for the whole group, not
+                # just the leader, so nothing of it still runs when we return.
+                await self._wait(
+                    lambda: process.returncode is not None and not _group_has_live_members(pgid), _REAP_WAIT_S
+                )
         self.returncode = process.returncode
+
+    @staticmethod
+    async def _leader_exit(process: Process, limit: float) -> None:
+        if isinstance(process, ChildProcess):
+            # Woken by the pidfd the moment the leader exits, instead of polling for it.
+            with anyio.move_on_after(limit):
+                await process.wait()
+        else:
+            await StdioTransport._wait(lambda: process.returncode is not None, limit)
 
     def _signal_group(self, pgid: int, signum: int) -> None:
         self.signals_sent.append(signum)
@@ -299,9 +306,12 @@ class StdioTransport(AbstractAsyncContextManager[TransportStreams]):
 
     @staticmethod
     async def _wait(done: Any, limit: float) -> bool:
-        # Polled, not `process.wait()`: on asyncio that also waits for pipe EOF, which a grandchild can hold open.
+        # Polled, not `process.wait()`: on asyncio that also waits for pipe EOF, which a grandchild can hold
+        # open, and nothing signals a whole group's death. Short first, since most processes end quickly.
+        delay = _POLL_FIRST_S
         with anyio.move_on_after(limit):
-            while not done():  # noqa: ASYNC110 - nothing signals a group's death; polling is the way
-                await anyio.sleep(_POLL_S)
+            while not done():
+                await anyio.sleep(delay)
+                delay = min(delay * 2, _POLL_S)
             return True
         return False
