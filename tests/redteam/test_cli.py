@@ -39,6 +39,7 @@ def test_help_has_examples(args: list[str]) -> None:
         (["--url", "http://127.0.0.1:9/mcp", "--suite", "nope"], "unknown suite 'nope'"),
         (["--url", "http://127.0.0.1:9/mcp", "-H", "novalue"], "expected NAME:VALUE"),
         (["--token", "t", "--", "python", "server.py"], "apply to --url targets only"),
+        (["--url", "http://127.0.0.1:9/mcp", "--scope", "mcp:tools"], "give --signing-key too"),
         (["replay", "/nonexistent.jsonl"], "cannot read the transcript"),
     ],
 )

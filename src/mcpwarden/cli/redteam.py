@@ -24,6 +24,7 @@ EPILOG = """[bold]Examples[/bold]
   mcpwarden redteam --url https://mcp.example.com/mcp --token "$TOKEN" --format sarif -o redteam.sarif
   mcpwarden redteam --suite arguments --suite output -- python my_server.py
   mcpwarden redteam --url http://127.0.0.1:8000/mcp --signing-key test-idp.pem --issuer https://idp.test
+  mcpwarden redteam --url http://127.0.0.1:8765/mcp --signing-key idp.pem --key-id k1 --scope mcp:tools
   mcpwarden redteam --record run.jsonl -- npx -y @modelcontextprotocol/server-everything
   mcpwarden redteam replay run.jsonl --token "$TOKEN"
 
@@ -138,6 +139,12 @@ def redteam(
     audience: Annotated[
         str | None, typer.Option("--audience", help="`aud` of minted tokens (default: the URL).")
     ] = None,
+    key_id: Annotated[
+        str | None, typer.Option("--key-id", help="`kid` header of minted tokens (the key's id in the JWKS).")
+    ] = None,
+    scope: Annotated[
+        str | None, typer.Option("--scope", help="`scope` claim of minted tokens (space-separated).")
+    ] = None,
     other_token: Annotated[
         str | None, typer.Option("--other-token", help="A valid token of another principal (session binding).")
     ] = None,
@@ -152,6 +159,8 @@ def redteam(
     headers = _headers(token, header)
     if command and (headers or signing_key or other_token):
         raise UsageError("--token, --header, --signing-key and --other-token apply to --url targets only")
+    if signing_key is None and (key_id or scope or issuer or audience):
+        raise UsageError("--issuer, --audience, --key-id and --scope describe minted tokens: give --signing-key too")
     try:
         suites = validate_suites(suite or SUITES)
     except ValueError as exc:
@@ -169,6 +178,8 @@ def redteam(
         signing_key=_read_key(signing_key),
         issuer=issuer,
         audience=audience,
+        key_id=key_id,
+        scope=scope,
         record=record,
     )
     report: Any = anyio.run(run_redteam, target, options)

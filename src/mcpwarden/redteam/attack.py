@@ -78,6 +78,8 @@ class RunOptions:
     signing_key: str | None = None  # PEM of a key the server trusts, to mint test tokens
     issuer: str | None = None
     audience: str | None = None
+    key_id: str | None = None  # `kid` header of minted test tokens
+    scope: str | None = None  # `scope` claim of minted test tokens
     record: Path | None = None
 
 
@@ -294,7 +296,7 @@ class Context:
         if not proof:
             return None
         masked = self.transcript.masker.text(f"{request} → {proof}")
-        location = Location(server=self.target.name, kind=kind, tool=tool, pointer=pointer)
+        location = Location(server=self.transcript.masker.text(self.target.name), kind=kind, tool=tool, pointer=pointer)
         finding = make_finding(
             rule,
             location,

@@ -115,18 +115,33 @@ def _is_jsonrpc_error(message: Any) -> bool:
     return isinstance(error, Mapping) and isinstance(error.get("code"), int) and isinstance(error.get("message"), str)
 
 
+def _own_messages(obs: Observation) -> list[Any]:
+    """The messages that may answer this probe: a late answer to an earlier request (its id is another
+    one the run sent) is not about the probe. Observations without `ids` keep every message."""
+    messages = list(obs.get("messages") or [])
+    ids = obs.get("ids")
+    if not isinstance(ids, list):
+        return messages
+    return [
+        m
+        for m in messages
+        if not (isinstance(m, Mapping) and ("result" in m or "error" in m) and m.get("id") not in (None, *ids))
+    ]
+
+
 def improper_error(obs: Observation) -> str | None:
     """Invalid input was not answered with a JSON-RPC error object (no answer, a result, or garbage)."""
     if obs.get("dead"):
         return None  # a crash is its own finding
-    messages = obs.get("messages") or []
+    messages = _own_messages(obs)
     status = obs.get("status")
     if any(_is_jsonrpc_error(m) for m in messages):
         return None
     if isinstance(status, int) and 400 <= status < 500 and not messages:
         return None  # HTTP refused it outright before JSON-RPC: also a proper refusal
-    if any(isinstance(m, Mapping) and "result" in m for m in messages):
-        return f"answered with a result: {_answer(obs)[:200]}"
+    results = [m for m in messages if isinstance(m, Mapping) and "result" in m]
+    if results:
+        return f"answered with a result: {json.dumps(results[0], ensure_ascii=False)[:200]}"
     if status is not None and status >= 500:
         return f"HTTP {status}: {_answer(obs)[:200]}"
     return "no JSON-RPC error came back" + (f" (HTTP {status})" if status is not None else "")

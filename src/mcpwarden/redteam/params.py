@@ -25,6 +25,10 @@ _ROLE_WORDS: tuple[tuple[Role, re.Pattern[str]], ...] = (
     ("query", re.compile(r"\b(?:query|sql|search|filter|where|id|key|customer|user|name|term|q|table)s?\b")),
 )
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+# A path parameter of a tool about directories or repositories gets "." (the server's working directory)
+# as its benign value, not a file name: otherwise every benign call of `list_directory(path)` or
+# `git_status(repo_path)` fails, and the attacks on the tool's other parameters never reach its logic.
+_DIRECTORY = re.compile(r"\b(?:dir|directory|directories|folders?|repo|repos|repository|repositories|workspace|cwd)\b")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Param:
     schema: Mapping[str, Any]
     required: bool
     role: Role | None  # None: not a free-form string (number, enum, object …), so not attacked
+    directory: bool = False  # a path role that names a directory or repository
 
     @property
     def pointer(self) -> str:
@@ -86,10 +91,13 @@ def parameters(tool: ToolDef) -> list[Param]:
     required: list[Any] = listed if isinstance(listed, list) else []
     if not isinstance(properties, Mapping):
         return []
+    about = f"{tool.name} {tool.description[:200]}"
     out = []
     for name, sub in list(properties.items())[:MAX_PARAMS]:
         sub = sub if isinstance(sub, Mapping) else {}
-        out.append(Param(str(name), sub, name in required, role_of(str(name), sub)))
+        role = role_of(str(name), sub)
+        directory = role == "path" and bool(_DIRECTORY.search(_words(f"{name} {sub.get('description', '')} {about}")))
+        out.append(Param(str(name), sub, name in required, role, directory))
     return out
 
 
@@ -109,6 +117,8 @@ def benign_value(param: Param, canary_url: Callable[[], str]) -> Any:
         return examples[0]
     kind = _type(schema)
     if kind == "string":
+        if param.directory:
+            return "."
         return {"path": "README.md", "host": "127.0.0.1", "query": "test"}.get(param.role or "", "test")
     if kind == "integer":
         return max(1, int(schema.get("minimum", 1) or 1))

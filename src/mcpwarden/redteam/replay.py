@@ -81,6 +81,8 @@ def replay_plan(
         signing_key=signing_key,
         issuer=options.get("issuer"),
         audience=options.get("audience"),
+        key_id=options.get("key_id"),
+        scope=options.get("scope"),
         record=record,
     )
     return target, run_options, recorded_outcomes(lines)

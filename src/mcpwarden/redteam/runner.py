@@ -68,6 +68,8 @@ def _options_line(options: RunOptions) -> dict[str, Any]:
         "request_timeout": options.request_timeout,
         "issuer": options.issuer,
         "audience": options.audience,
+        "key_id": options.key_id,
+        "scope": options.scope,
         "signing_key": options.signing_key is not None,
         "other_token": options.other_token is not None,
     }
@@ -125,7 +127,13 @@ def _with_minted_token(target: Target, options: RunOptions) -> tuple[Target, Tes
     """With `--signing-key`, mint the test tokens; the valid one authenticates the run unless a token is given."""
     if options.signing_key is None or target.url is None:
         return target, None
-    tokens = mint(options.signing_key, issuer=options.issuer, audience=options.audience or target.url)
+    tokens = mint(
+        options.signing_key,
+        issuer=options.issuer,
+        audience=options.audience or target.url,
+        kid=options.key_id,
+        scope=options.scope,
+    )
     if any(k.lower() == "authorization" for k in target.headers):
         return target, tokens
     return replace(target, headers={**target.headers, "Authorization": f"Bearer {tokens.valid}"}), tokens
@@ -171,7 +179,7 @@ async def run_redteam(target: Target, options: RunOptions) -> RedTeamReport:
         if failure is not None:
             raise failure
         report = RedTeamReport(
-            target=target.name,
+            target=transcript.masker.text(target.name),
             findings=tuple(ctx.findings),
             outcomes=dict(ctx.outcomes),
             skipped_tools=skipped,

@@ -26,6 +26,20 @@ _CHANGING = frozenset(
     transfer refund withdraw deposit invoice checkout subscribe unsubscribe book schedule cancel add""".split()  # noqa: SIM905
 )
 _DESCRIPTION_ONLY_SAFE = frozenset({"run", "execute", "set", "add", "store", "save", "call", "order", "book"})
+# Words that are as often nouns as verbs ("the commit logs", "a content block", "get_annotated_message"). In a
+# description they count only where a verb stands: first word, or after "to", "and", "or" …; in a name that
+# starts with a reading verb they name what is read. Reference servers showed the cost of counting them
+# everywhere: git_log ("Shows the commit logs") and read_media_file ("… a content block") went unattacked.
+_NOUN_TOO = frozenset(
+    """commit patch store push merge checkout stop clear archive invite block lock post reply forward email mail
+    message sms tweet dm broadcast share payment charge purchase transfer refund deposit invoice schedule upload
+    edit drop order call book""".split()  # noqa: SIM905
+)
+_VERB_BEFORE = frozenset({"to", "and", "or", "then", "also", "will", "can", "may", "must", "please"})
+_READING = frozenset(
+    """get list read show fetch search find query describe view lookup look count check inspect retrieve preview
+    browse display summarize summarise explain validate verify""".split()  # noqa: SIM905
+)
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SENTENCE = re.compile(r"[.!?](?:\s|$)|\n")
 
@@ -39,6 +53,22 @@ def _first_sentence(text: str) -> str:
     return text[: found.start()] if found else text[:300]
 
 
+def _changing_in_name(words: list[str]) -> list[str]:
+    reading = bool(words) and words[0] in _READING
+    return [w for w in words if w in _CHANGING and not (reading and w in _NOUN_TOO)]
+
+
+def _changing_in_description(words: list[str]) -> set[str]:
+    found = set()
+    for at, word in enumerate(words):
+        if word not in _CHANGING or word in _DESCRIPTION_ONLY_SAFE:
+            continue
+        if word in _NOUN_TOO and at > 0 and words[at - 1] not in _VERB_BEFORE:
+            continue
+        found.add(word)
+    return found
+
+
 def _annotations(tool: ToolDef) -> Mapping[str, Any]:
     value = tool.definition.get("annotations")
     return value if isinstance(value, Mapping) else {}
@@ -48,13 +78,12 @@ def unsafe_reasons(tool: ToolDef) -> list[str]:
     """Why `tool` must not be attacked by default; empty when it looks read-only."""
     reasons: list[str] = []
     title = tool.definition.get("title")
-    name_words = _words(tool.name) + (_words(title) if isinstance(title, str) else [])
-    named = sorted({w for w in name_words if w in _CHANGING})
+    named = sorted(
+        set(_changing_in_name(_words(tool.name)) + _changing_in_name(_words(title) if isinstance(title, str) else []))
+    )
     if named:
         reasons.append(f"name says {', '.join(named)}")
-    described = sorted(
-        {w for w in _words(_first_sentence(tool.description)) if w in _CHANGING and w not in _DESCRIPTION_ONLY_SAFE}
-    )
+    described = sorted(_changing_in_description(_words(_first_sentence(tool.description))))
     if described:
         reasons.append(f"description says {', '.join(described)}")
     if DESTRUCTIVE in classify_tool(tool):

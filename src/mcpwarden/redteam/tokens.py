@@ -51,8 +51,15 @@ def _load_key(pem: str) -> tuple[Any, str, Any]:
     raise UsageError("not an RSA or EC private key in PEM form", where="--signing-key")
 
 
-def mint(pem: str, *, issuer: str | None, audience: str, kid: str | None = None) -> TestTokens:
-    """The six test tokens for one signing key."""
+def mint(
+    pem: str, *, issuer: str | None, audience: str, kid: str | None = None, scope: str | None = None
+) -> TestTokens:
+    """The six test tokens for one signing key.
+
+    `kid` goes into every signed token's header (the bad-signature one too, so the server finds the
+    right key and must reject the signature itself); `scope` into every token's claims, so a server
+    that requires scopes accepts the valid one and refuses the others only for what is wrong with them.
+    """
     from joserfc import jwt
 
     key, alg, other_key = _load_key(pem)
@@ -67,6 +74,8 @@ def mint(pem: str, *, issuer: str | None, audience: str, kid: str | None = None)
         base: dict[str, Any] = {"sub": "mcpwarden-redteam-a", "aud": audience, "iat": now, "exp": now + 600}
         if issuer:
             base["iss"] = issuer
+        if scope:
+            base["scope"] = scope
         base.update(changes)
         return base
 

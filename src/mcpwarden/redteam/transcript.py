@@ -19,6 +19,10 @@ from mcpwarden.redteam.wire import Exchange
 
 TRANSCRIPT_VERSION = 1
 REDACTED = "«redacted»"
+# Probe keys are made by the run (attack ids, tool and parameter names) and are what `replay`
+# compares: only configured secrets are replaced in them, or `auth.jwt:wrong_audience` would read
+# as a credential assigned to a key and be masked.
+_IDENTIFIERS = frozenset({"key", "probe"})
 
 
 class Masker:
@@ -32,10 +36,14 @@ class Masker:
         """More values to replace (tokens minted during the run)."""
         self.secrets = sorted({*self.secrets, *(v for v in values if len(v) >= 4)}, key=len, reverse=True)
 
-    def text(self, value: str) -> str:
+    def exact(self, value: str) -> str:
+        """Only the configured secret values replaced (for identifiers the run made itself)."""
         for secret in self.secrets:
             value = value.replace(secret, REDACTED)
-        return mask_secrets(value)
+        return value
+
+    def text(self, value: str) -> str:
+        return mask_secrets(self.exact(value))
 
     def deep(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -63,7 +71,11 @@ class Transcript:
 
     def write(self, line: Mapping[str, Any]) -> None:
         if self._handle is not None:
-            self._handle.write(json.dumps(self.masker.deep(line), ensure_ascii=False, default=str) + "\n")
+            masked = {
+                str(k): self.masker.exact(v) if k in _IDENTIFIERS and isinstance(v, str) else self.masker.deep(v)
+                for k, v in line.items()
+            }
+            self._handle.write(json.dumps(masked, ensure_ascii=False, default=str) + "\n")
             self._handle.flush()
 
     async def exchange(self, exchange: Exchange) -> None:

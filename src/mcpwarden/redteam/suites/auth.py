@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from mcpwarden.redteam.attack import Context
 from mcpwarden.redteam.oracles import accepted
 from mcpwarden.redteam.session import McpSession
-from mcpwarden.redteam.suites.transport import host_is_local, observe
+from mcpwarden.redteam.suites.transport import host_is_local, host_is_loopback, observe
 from mcpwarden.redteam.tokens import TestTokens
 from mcpwarden.redteam.wire import Exchange
 from mcpwarden.types import Severity
@@ -49,6 +50,42 @@ async def initialize_as(ctx: Context, headers: dict[str, str | None], url: str |
     return exchange
 
 
+# The transport probes that, when they all held, leave a loopback server reachable by local processes only.
+_LOCAL_ONLY_PROBES = ("transport.origin", "transport.host")
+_LOCAL_ONLY = (
+    "Low here: the server is on loopback, refused a foreign Origin and a rebinding Host, and answers on no "
+    "other address, so only processes on this machine (of any user) can use it."
+)
+_LOOPBACK_AS = "Low here: the server itself is on loopback, so clients following it stay on their own machine."
+
+
+def no_credentials_severity(url: str, outcomes: Mapping[str, str]) -> Severity | None:
+    """How much an unauthenticated server exposes (None: the rule's medium).
+
+    High beyond this machine. On loopback it is low once this run proved the browser paths closed (a
+    foreign `Origin` and a rebinding `Host` were refused) and that the server answers on no other
+    address of the machine (or the machine has none): then only local processes reach it, the trust a
+    stdio server has. Medium when any of that is unproven (`--suite auth` alone, or a probe failed).
+    """
+    if not host_is_local(url):
+        return Severity.HIGH
+    if not host_is_loopback(url):
+        return None
+    held = all(outcomes.get(key) == "held" for key in _LOCAL_ONLY_PROBES)
+    return Severity.LOW if held and outcomes.get("transport.bind") in ("held", "inconclusive") else None
+
+
+def authorization_server_severity(url: str, servers: Sequence[Any]) -> Severity | None:
+    """Low when a loopback server names only loopback authorization servers (None: the rule's medium).
+
+    A client already talking to a loopback server reaches nothing new on the same machine's loopback,
+    and plain http there never leaves it (OAuth 2.1 allows http for loopback for the same reason).
+    Anything private or link-local, or a loopback one behind a non-loopback server, keeps its severity.
+    """
+    local = host_is_loopback(url) and bool(servers)
+    return Severity.LOW if local and all(host_is_loopback(str(s)) for s in servers) else None
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -80,7 +117,7 @@ class NoCredentials:
         url = ctx.target.url or ""
         with ctx.probe(self.id):
             exchange = await initialize_as(ctx, without_credentials(ctx))
-        severity = None if host_is_local(url) else Severity.HIGH
+        severity = no_credentials_severity(url, ctx.outcomes)
         if ctx.judge(
             self.id,
             "MW750",
@@ -88,6 +125,7 @@ class NoCredentials:
             request="POST initialize without credentials",
             pointer="/headers/Authorization",
             severity=severity,
+            detail=_LOCAL_ONLY if severity is Severity.LOW else None,
         ):
             ctx.state["open"] = True
             return
@@ -135,12 +173,16 @@ class NoCredentials:
                 pointer="/resource",
             )
             servers = metadata.get("authorization_servers")
+            servers = servers if isinstance(servers, list) else []
+            severity = authorization_server_severity(url, servers)
             ctx.judge(
                 f"{self.id}:authorization_servers",
                 "MW754",
-                {"authorization_servers": servers if isinstance(servers, list) else []},
+                {"authorization_servers": servers},
                 request=f"GET {tried[0]}",
                 pointer="/authorization_servers",
+                severity=severity,
+                detail=_LOOPBACK_AS if severity is Severity.LOW else None,
             )
 
 

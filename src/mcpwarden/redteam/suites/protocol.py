@@ -5,6 +5,7 @@ error that comes back is searched for stack traces, source paths and secrets."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from mcpwarden.redteam.attack import Context, answer_text
@@ -17,6 +18,10 @@ OVERSIZE_BYTES = 2 * 1024 * 1024
 NESTING_DEPTH = 20_000
 PROBE_WAIT_S = 2.0  # servers that ignore a bad message never answer it: do not wait the full timeout
 _MAX_TOOL_PROBES = 12
+# The probe's own request id, read from the bytes (truncated JSON cannot be parsed): over stdio a late
+# answer to an earlier request (a slow tool call that timed out) can arrive while a probe listens, and
+# must not be judged as the probe's answer (seen with server-everything's long-running operation).
+_REQUEST_ID = re.compile(rb'"id"\s*:\s*(-?\d+)')
 
 
 def _objects(messages: list[Any]) -> list[dict[str, Any]]:
@@ -57,6 +62,7 @@ class _Probing:
             "sent": payload.decode("utf-8", "replace")[:4096],
             "answer": "\n".join(errors),
             "messages": exchange.messages,
+            "ids": [int(found) for found in _REQUEST_ID.findall(payload[:512])],
             "status": exchange.status,
             "dead": dead,
             "detail": detail,
