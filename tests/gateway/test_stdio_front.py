@@ -42,7 +42,7 @@ async def test_wrap_serves_the_wrapped_server_through_the_chain(tmp_path: Path, 
     assert "MW300" in weather.content[0].text
     assert wrong.is_error and "constraints.schema" in wrong.content[0].text
     assert counted.content[0].text == "counted 2" and progress == [1.0, 2.0]
-    records = SqliteAuditLog(tmp_path / "mcpwarden.db", redact=str).records()
+    records = [r for r in SqliteAuditLog(tmp_path / "mcpwarden.db", redact=str).records() if r.event == "call"]
     assert [r.tool for r in records] == ["echo", "weather", "echo", "count"]
     assert [r.decision for r in records] == [None, "modify", "deny", None]
 

@@ -134,7 +134,7 @@ def show(
         table.add_row(
             str(r.seq),
             when(r.ts),
-            shown(r.event),
+            shown(r.event if r.event == "call" or not r.action else f"{r.event} {r.action}"),  # list tools/list
             tool,
             shown(r.decision),
             shown(_reasons(r), 200),

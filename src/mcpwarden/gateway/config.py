@@ -23,6 +23,7 @@ from mcpwarden.gateway.auth.auth_config import parse_auth
 from mcpwarden.gateway.auth.settings import AuthSettings
 from mcpwarden.gateway.auth.upstream_auth_config import parse_upstream_auth
 from mcpwarden.gateway.auth.upstream_credentials import with_credentials
+from mcpwarden.gateway.telemetry import TelemetrySettings, parse_telemetry
 from mcpwarden.settings import Settings
 from mcpwarden.types import Principal, ServerSpec
 
@@ -46,6 +47,7 @@ _TOP_KEYS = {
     "storage",
     "logging",
     "auth",
+    "telemetry",
 }
 
 
@@ -130,6 +132,7 @@ class GatewayConfig:
     source: str = "<config>"
     auth: AuthSettings | None = None
     insecure: bool = False  # `--insecure`: serve beyond loopback without authentication (warned on every start)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
     def upstream(self, name: str) -> ServerSpec:
         for spec in self.upstreams:
@@ -411,6 +414,7 @@ def parse_config(
         log_level=level,
         source=source,
         insecure=insecure,
+        telemetry=parse_telemetry(r, top.get("telemetry")),
     )
     _check_exposure(config)
     return config

@@ -25,6 +25,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERS
 
 from mcpwarden import __version__
 from mcpwarden.detect.secrets import mask_secrets
+from mcpwarden.gateway.audit_events import AuditedSessionStore, audit_events, hidden_names
 from mcpwarden.gateway.config import GatewayConfig
 from mcpwarden.gateway.deps import GatewayDeps, labels_of
 from mcpwarden.gateway.forwarding import forward_params, refusal_text
@@ -46,8 +47,9 @@ from mcpwarden.gateway.metrics import GatewayMetrics
 from mcpwarden.gateway.pipeline import Interceptor, InterceptorContext, Pipeline, default_interceptors
 from mcpwarden.gateway.pool import UpstreamPool
 from mcpwarden.gateway.router import KINDS, LIST_CHANGED, ListKind, RouteError, Router
-from mcpwarden.gateway.session import InFlight, Session, SessionStore
+from mcpwarden.gateway.session import CLIENT_LINK, ClientLink, InFlight, Session, SessionStore
 from mcpwarden.gateway.shaping import Shaper
+from mcpwarden.gateway.telemetry import build_telemetry
 from mcpwarden.gateway.upstream import Upstream, UpstreamError
 from mcpwarden.types import CallAction, Principal, ToolCall, ToolDef, Verdict
 
@@ -100,7 +102,12 @@ class Gateway:
         context = InterceptorContext(catalog=self.router, source=config.source, services=deps.services)
         chain = interceptors if interceptors is not None else default_interceptors(config, context, deps.factories)
         self.pipeline = Pipeline(chain, mode=config.mode)
-        self.sessions = SessionStore(max_sessions=limits.max_sessions, idle_timeout=limits.session_idle_timeout)
+        # Listings and session starts/ends are audited too when the sink takes plain entries.
+        self.events = audit_events(deps.audit, timeout=AUDIT_TIMEOUT_S, on_failure=self.metrics.audit_failures.inc)
+        self.sessions: SessionStore = AuditedSessionStore(
+            self.events, max_sessions=limits.max_sessions, idle_timeout=limits.session_idle_timeout
+        )
+        self.telemetry = build_telemetry(config.telemetry)  # None unless OpenTelemetry is installed and on
         self.shaper = Shaper(SERVER_INFO)
         self.audit = deps.audit
         self.classify = deps.classify
@@ -114,6 +121,8 @@ class Gateway:
         """Run the upstream pool and housekeeping until cancelled."""
         async with anyio.create_task_group() as tg:
             await tg.start(self.pool.run)
+            if self.events is not None:
+                tg.start_soon(self.events.run, self.sessions)
             tg.start_soon(self._housekeeping)
             task_status.started()
 
@@ -155,8 +164,13 @@ class Gateway:
         version = requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
         client_info = params.get("clientInfo")
         info: dict[str, Any] = client_info if isinstance(client_info, dict) else {}
-        session = self.sessions.create(principal, version, info)
+        declared = params.get("capabilities")
+        session = self.sessions.create(principal, version, info, declared if isinstance(declared, dict) else None)
         self.metrics.sessions.set(len(self.sessions))
+        if self.events is not None:
+            self.events.session_started(session)
+        if self.telemetry is not None:
+            self.telemetry.initialized(session)
         result = {
             "protocolVersion": version,
             "capabilities": CAPABILITIES,
@@ -174,18 +188,23 @@ class Gateway:
 
     async def handle(self, session: Session, message: Message, emit: Emit | None = None) -> str | None:
         """Process one client message; the response text for a request, None otherwise."""
+        if self.telemetry is not None:
+            return await self.telemetry.traced(session, message, self._dispatch(session, message, emit))
+        return await self._dispatch(session, message, emit)
+
+    async def _dispatch(self, session: Session, message: Message, emit: Emit | None) -> str | None:
         if message.is_notification:
             self._client_notification(session, message)
             return None
         if not message.is_request:
-            return None  # a response: the gateway sends clients no requests
+            session.deliver(message)  # a response to a request the gateway sent (elicitation); unknown ids ignored
+            return None
         method = message.method or ""
         try:
             if method in _PROXIED:
                 return await self._proxied(session, message, emit, _PROXIED[method])
             if method in _LISTS:
-                items = await self._visible(session, _LISTS[method], await self.router.aggregate(_LISTS[method]))
-                return self._reply(session, message, method, {KINDS[_LISTS[method]].key: items})
+                return await self._listing(session, message, method)
             if method == "ping" and session.era == "legacy":
                 return result_text(message.id_text or "null", "{}")
             if method == "server/discover" and session.era == "modern":
@@ -207,6 +226,19 @@ class Gateway:
             return error_text(message.id_text, INVALID_PARAMS, str(exc))
         except UpstreamError as exc:
             return error_text(message.id_text, exc.code, exc.message)
+
+    async def _listing(self, session: Session, message: Message, method: str) -> str:
+        started = time.perf_counter()
+        kind = _LISTS[method]
+        listed = await self.router.aggregate(kind)
+        items = await self._visible(session, kind, listed)
+        hidden = hidden_names(listed, items) if len(items) != len(listed) else ()
+        if self.telemetry is not None:
+            self.telemetry.listed(len(items), hidden)
+        if self.events is not None and not await self.events.listing(session, method, len(items), hidden, started):
+            withheld = "the audit record could not be written, so the listing is withheld"
+            return error_text(message.id_text, AUDIT_FAILED, withheld)
+        return self._reply(session, message, method, {KINDS[kind].key: items})
 
     async def _visible(self, session: Session, kind: ListKind, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The listing without what interceptors hide (quarantined or rug-pulled tools and prompts)."""
@@ -275,6 +307,8 @@ class Gateway:
         )
         metric_tool = public if action != "read_resource" else "(resource)"
         response, outcome = await self._serve(session, message, emit, call, upstream)
+        if self.telemetry is not None:
+            self.telemetry.call_done(call, outcome)
         call.timings["total"] = time.perf_counter() - started
         if not await self._audit(call):
             withheld = "the audit record could not be written, so the result is withheld"
@@ -288,7 +322,13 @@ class Gateway:
     ) -> tuple[str, str]:
         method = message.method or ""
         id_text = message.id_text or "null"
-        outcome = await self.pipeline.on_request(call)
+        # The approval interceptor may ask this call's client (elicitation) when it declared it can answer.
+        link = CLIENT_LINK.set(ClientLink(session, emit)) if session.supports_elicitation else None
+        try:
+            outcome = await self.pipeline.on_request(call)
+        finally:
+            if link is not None:
+                CLIENT_LINK.reset(link)
         if outcome.refusal is not None:
             return self._refusal(session, message, call, outcome.refusal), "denied"
         rename = call.upstream_tool if call.action != "read_resource" and call.upstream_tool != call.tool else None
@@ -369,6 +409,8 @@ class Gateway:
             return True
         try:
             with anyio.fail_after(AUDIT_TIMEOUT_S):
+                if self.events is not None and self.events.pending:
+                    await self.events.flush()  # the session's start goes in the chain before its calls
                 await self.audit.append(call)
         except Exception as exc:
             log.error(

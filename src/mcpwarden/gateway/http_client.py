@@ -4,7 +4,8 @@ httpx costs about a millisecond of CPU per request here, as much as the gateway'
 This client does only what an MCP upstream needs: keep-alive connections (plain or TLS), one write
 per request, and responses framed by Content-Length, chunked encoding, or connection close,
 streamed to the caller. A pooled connection the server closed while idle is retried once on a fresh
-one, only when the server sent nothing back (so it cannot have answered the request).
+one, only when the server sent nothing back (so it cannot have answered the request); the other
+idle connections, which waited at least as long, are dropped with it.
 """
 
 from __future__ import annotations
@@ -108,18 +109,21 @@ class HttpClient:
         head = f"{method} {self.path} HTTP/1.1\r\n{self._fixed}{extra}Content-Length: {len(body)}\r\n\r\n"
         data = head.encode("latin-1") + body
         for attempt in (1, 2):
-            connection = self._idle.pop() if self._idle else await self._connect()
+            # The retry always takes a fresh connection: pooled ones idled at least as long as the one that failed.
+            connection = self._idle.pop() if self._idle and attempt == 1 else await self._connect()
             try:
                 await connection.stream.send(data)
                 status, response_headers = await self._read_head(connection)
             except HttpError:
                 await connection.aclose()
                 if connection.reused and not connection.buffer and attempt == 1:
-                    continue  # closed while idle: the server never saw this request
+                    await self.aclose()  # closed while idle (the server never saw this request), and so are older ones
+                    continue
                 raise
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
                 await connection.aclose()
                 if connection.reused and attempt == 1:
+                    await self.aclose()
                     continue
                 raise HttpError(f"connection to {self.host}:{self.port} failed: {exc}") from None
             break

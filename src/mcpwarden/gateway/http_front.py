@@ -13,7 +13,12 @@ foreign origin: 403; no Origin is a non-browser client and passes), the path, th
 
 A request is answered with JSON unless the gateway has notifications for it (progress) before the
 answer is ready; then the answer becomes an SSE stream. `/metrics` serves Prometheus text and
-`/healthz` the upstreams' state.
+`/healthz` the upstreams' state; `/approvals` is the approval queue's API (`approvals_api`).
+
+Requests the gateway sends a 2025-era client (elicitation) go out on the SSE stream of the POST
+whose call caused them (the answer turns into SSE for them, as for progress), or on the session's
+GET stream when that POST has none (a batch); the client's response arrives as a POST of its own
+(a response, no method), is routed by id to the waiting request of that same session, and gets 202.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from mcp.shared.inbound import (
 from mcp_types import HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, KNOWN_PROTOCOL_VERSIONS
 
+from mcpwarden.gateway.approvals_api import ApprovalsApi, is_approvals_path
 from mcpwarden.gateway.auth.context import CALLER_TOKEN
 from mcpwarden.gateway.auth.resource_server import (
     Refusal,
@@ -154,6 +160,7 @@ class HttpFront:
         if auth is not None:
             fetcher = SafeFetcher(fetch_policy_for(auth))
             self.resource_server = ResourceServer(auth, TokenValidator(auth, fetcher))
+        self.approvals = ApprovalsApi(gateway, self._api_key_principal, self.resource_server)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -197,6 +204,8 @@ class HttpFront:
             else:
                 self.gateway.refresh_gauges()
                 await _plain(send, 200, self.gateway.metrics.render(), [(b"content-type", CONTENT_TYPE.encode())])
+        elif is_approvals_path(path):
+            await self.approvals(scope, receive, send, headers, path)
         else:
             await _plain(send, 404, b"Not found")
 
@@ -433,7 +442,8 @@ class HttpFront:
                 await _plain(send, 202)
             else:
                 await _json(send, 200, reply)
-            tg.cancel_scope.cancel()
+            if watch:  # only the disconnect watcher can still run (cancelling formats the task's repr: slow)
+                tg.cancel_scope.cancel()
 
     async def _listen(self, receive: Receive, send: Send, headers: dict[str, str], session: Session) -> None:
         if "text/event-stream" not in headers.get("accept", ""):

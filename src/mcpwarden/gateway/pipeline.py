@@ -142,6 +142,10 @@ class Pipeline:
             raise ConfigError(f"interceptor(s) registered twice: {', '.join(duplicates)}")
         self.interceptors = tuple(checked)
         self.mode = mode
+        # Bound hooks and timing keys made once: the chain runs twice per call.
+        self._hooks = {
+            hook: tuple((i, getattr(i, hook), f"{hook}.{i.name}") for i in self.interceptors) for hook in HOOKS
+        }
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -179,10 +183,11 @@ class Pipeline:
         enforce = self.mode == "enforce"
         modified = False
         pending_ask: Verdict | None = None
-        for interceptor in self.interceptors:
+        timings = call.timings
+        for interceptor, run, timing_key in self._hooks[hook]:
             started = time.perf_counter()
             try:
-                verdict = await getattr(interceptor, hook)(call)
+                verdict = await run(call)
                 if verdict is not None and not isinstance(verdict, Verdict):
                     raise TypeError(f"returned {type(verdict).__name__}, not a Verdict or None")
             except Exception as exc:  # fail closed: an interceptor that cannot decide denies
@@ -194,7 +199,7 @@ class Pipeline:
                     message=f"interceptor {interceptor.name} failed, so the call is refused",
                     errors=(f"{type(exc).__name__}: {exc}",),
                 )
-            call.timings[f"{hook}.{interceptor.name}"] = time.perf_counter() - started
+            timings[timing_key] = time.perf_counter() - started
             if verdict is None:
                 continue
             call.verdicts.append(verdict)

@@ -5,23 +5,37 @@ it until DELETE or until it is idle too long. A 2026-07-28 client is stateless: 
 throwaway `Session` that is never stored. Messages the gateway sends on its own (list_changed,
 resource updates, logging) go to the session's listener, the GET stream or stdout, if it has one;
 a slow listener loses messages rather than stalling the gateway.
+
+The gateway also sends a 2025-era client requests of its own (elicitation, to ask a human about a
+held call), and only when the client declared the capability in `initialize`. `ClientLink` sends
+one on the channel of the call that caused it (the POST's SSE stream, stdout) or the session's
+listener, and waits for the answer: the client's response comes back as a message of the same
+session, which `Session.deliver` routes by id to the one waiter. The ids are random strings with a
+gateway prefix, so they cannot be guessed and never meet an id the client chose; an answer from
+another session (or principal) finds no waiter and is ignored. `CLIENT_LINK` holds the link of the
+call being decided, for the interceptors that need it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from mcpwarden.gateway.jsonrpc import Message, dumps, notification_text, request_text
 from mcpwarden.types import Principal
 
 Era = Literal["legacy", "modern"]
 LISTENER_BUFFER = 256
+MAX_CLIENT_REQUESTS = 32  # per session: requests the gateway has sent the client and still waits on
+CLIENT_REQUEST_PREFIX = "mcpwarden-"
 
 
 @dataclass(slots=True)
@@ -46,7 +60,9 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
     subscriptions: set[str] = field(default_factory=set)
     inflight: dict[str, InFlight] = field(default_factory=dict)
+    capabilities: Mapping[str, Any] = field(default_factory=dict)  # what the client declared in `initialize`
     _listener: MemoryObjectSendStream[str] | None = None
+    _waiting: dict[str, MemoryObjectSendStream[Message]] = field(default_factory=dict)
 
     @property
     def client_name(self) -> str | None:
@@ -56,6 +72,41 @@ class Session:
     @property
     def listening(self) -> bool:
         return self._listener is not None
+
+    @property
+    def supports_elicitation(self) -> bool:
+        """Whether the client declared form elicitation (`{}` means form, as in 2025-06-18)."""
+        if self.era != "legacy":
+            return False  # 2026-07-28: no server-initiated requests on a session
+        declared = self.capabilities.get("elicitation")
+        return isinstance(declared, dict) and (not declared or isinstance(declared.get("form"), dict))
+
+    def expect_reply(self) -> tuple[str, MemoryObjectReceiveStream[Message]] | None:
+        """A fresh request id and the stream its answer will arrive on; None when too many are waiting."""
+        if len(self._waiting) >= MAX_CLIENT_REQUESTS:
+            return None
+        request_id = CLIENT_REQUEST_PREFIX + secrets.token_urlsafe(16)
+        send, receive = anyio.create_memory_object_stream[Message](1)
+        self._waiting[request_id] = send
+        return request_id, receive
+
+    def forget_reply(self, request_id: str) -> None:
+        waiter = self._waiting.pop(request_id, None)
+        if waiter is not None:
+            waiter.close()
+
+    def deliver(self, message: Message) -> bool:
+        """Hand a client's response to the request of this session it answers; False if none waits."""
+        request_id = message.id
+        if not isinstance(request_id, str):
+            return False
+        waiter = self._waiting.pop(request_id, None)
+        if waiter is None:
+            return False  # unknown, already answered, or another session's: ignored
+        with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            waiter.send_nowait(message)
+        waiter.close()
+        return True
 
     def attach(self, buffer: int = LISTENER_BUFFER) -> MemoryObjectReceiveStream[str]:
         """Open the stream of unsolicited messages; a session has at most one."""
@@ -70,6 +121,12 @@ class Session:
             self._listener.close()
             self._listener = None
 
+    def close_replies(self) -> None:
+        """Wake every request still waiting on the client (the session ended): they get no answer."""
+        for waiter in self._waiting.values():
+            waiter.close()
+        self._waiting.clear()
+
     def push(self, text: str) -> bool:
         """Queue a message for the listener; False when there is none or it is full (the message is dropped)."""
         listener = self._listener
@@ -80,6 +137,57 @@ class Session:
         except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
             return False
         return True
+
+
+class ClientUnreachable(Exception):
+    """The gateway cannot send this client a request now (no channel, or too many waiting)."""
+
+
+@dataclass(frozen=True)
+class ClientLink:
+    """How to reach the client of the call being decided: the call's own channel, else the listener."""
+
+    session: Session
+    emit: Callable[[str], None] | None = None
+
+    def _send(self, text: str) -> bool:
+        if self.emit is not None:
+            self.emit(text)
+            return True
+        return self.session.push(text)
+
+    async def request(self, method: str, params: Mapping[str, Any], timeout_s: float) -> Message | None:
+        """Send the client a request and wait for its response; None when none came within `timeout_s`.
+
+        Raises ClientUnreachable when the request could not be sent. A request abandoned (timeout,
+        or the caller cancelled) is followed by `notifications/cancelled`, so the client can close it.
+        """
+        expected = self.session.expect_reply()
+        if expected is None:
+            raise ClientUnreachable("too many requests are already waiting for this client")
+        request_id, replies = expected
+        answered = False
+        try:
+            if not self._send(request_text(dumps(request_id), method, dumps(dict(params)))):
+                raise ClientUnreachable("the session has no open stream to send requests on")
+            with anyio.move_on_after(timeout_s):
+                try:
+                    reply = await replies.receive()
+                except anyio.EndOfStream:
+                    return None  # the session ended
+                answered = True
+                return reply
+            return None
+        finally:
+            self.session.forget_reply(request_id)
+            replies.close()
+            if not answered:
+                cancelled = dumps({"requestId": request_id, "reason": "the gateway stopped waiting"})
+                self._send(notification_text("notifications/cancelled", cancelled))
+
+
+CLIENT_LINK: ContextVar[ClientLink | None] = ContextVar("mcpwarden_client_link", default=None)
+"""The link to the client of the call the interceptor chain is deciding (set by the core)."""
 
 
 class SessionLimitError(Exception):
@@ -100,13 +208,20 @@ class SessionStore:
     def __iter__(self) -> Iterator[Session]:
         return iter(list(self._sessions.values()))
 
-    def create(self, principal: Principal, protocol_version: str, client_info: Mapping[str, Any]) -> Session:
+    def create(
+        self,
+        principal: Principal,
+        protocol_version: str,
+        client_info: Mapping[str, Any],
+        capabilities: Mapping[str, Any] | None = None,
+    ) -> Session:
         if len(self._sessions) >= self.max_sessions:
             self.reap()
             if len(self._sessions) >= self.max_sessions:
                 raise SessionLimitError(f"the gateway already holds {self.max_sessions} sessions")
         session_id = secrets.token_urlsafe(24)
         session = Session(session_id, principal, "legacy", protocol_version, dict(client_info))
+        session.capabilities = dict(capabilities or {})
         self._sessions[session_id] = session
         return session
 
@@ -129,6 +244,7 @@ class SessionStore:
         session = self._sessions.pop(session_id, None)
         if session is not None:
             session.detach()
+            session.close_replies()
         return session
 
     def reap(self, now: float | None = None) -> int:

@@ -3,6 +3,10 @@
 One client, one local principal. A message whose `params._meta` carries the 2026-07-28 envelope is
 served statelessly; any other needs the `initialize` handshake first. Requests run concurrently and
 their answers are written as they complete, one JSON message per line. Logs go to stderr.
+
+Requests the gateway sends the client (elicitation, when it declared the capability) are written to
+stdout like notifications; the client's responses read from stdin are routed by id to the waiting
+request of the session (`Session.deliver`), and unknown ids are ignored.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class StdioFront:
             tg.cancel_scope.cancel()
         if self.session is not None:
             self.session.detach()
+            self.session.close_replies()
 
     def _dispatch(self, tg: anyio.abc.TaskGroup, line: bytes) -> None:
         limits = self.gateway.config.limits

@@ -267,6 +267,10 @@ class CallAuditSink:
         entry = AuditEntry.from_call(call, outcome=call_outcome(call), arguments=call.arguments, latency_ms=latency)
         await self.log.append(entry)
 
+    async def record(self, entry: AuditEntry) -> None:
+        """Record what is not a call (a listing, a session's start or end); raises if it was not written."""
+        await self.log.append(entry)
+
 
 @runtime_checkable
 class AuditLog(Protocol):

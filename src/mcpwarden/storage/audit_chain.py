@@ -58,18 +58,34 @@ def mask_tree(value: Any, redact: Redactor) -> Any:
     return value
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments as JSON holds them: what storing and reloading them gives back.
+
+    The common case (string keys, scalar values, as a tool call's JSON arguments usually are) is
+    already exactly that and is copied; anything else (nesting, tuples, odd types) round-trips
+    through the stored JSON, so the hashed value always equals the reloaded one.
+    """
+    if all(type(k) is str and type(v) in _SCALARS for k, v in arguments.items()):
+        return dict(arguments)
+    return json.loads(_stored_json(dict(arguments)))  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class PreparedEntry:
     """An entry redacted and serialised, ready to be placed in the chain by `chain` (the cheap part).
 
-    `fields` is the record body without `seq` and `prev_hash`; `fragments` holds the canonical JSON of
-    each of those values and `stored` the JSON text of the structured ones, computed once outside the
-    write lock so the locked part of an append only numbers, links and hashes.
+    `fields` is the record body without `seq` and `prev_hash`; `segments` holds the canonical JSON
+    of the body around those two (see `_SEGMENTS`) and `stored` the JSON text of the structured
+    values, computed once outside the write lock so the locked part of an append only numbers,
+    links and hashes.
     """
 
     fields: Mapping[str, Any]
     verdicts: tuple[Verdict, ...]
-    fragments: Mapping[str, str]
+    segments: tuple[str, str, str]
     stored: Mapping[str, str]
 
 
@@ -87,11 +103,11 @@ def prepare(entry: AuditEntry, *, redact: Redactor, now: str) -> PreparedEntry:
     """Redact and normalise an entry into everything but its place in the chain.
 
     Applies `redact` to every string that can carry caller data (argument keys and values, verdict
-    messages and errors, detail), and round-trips arguments through JSON so the stored value is
-    exactly the hashed one (tuples become lists, odd types become their `str`).
+    messages and errors, detail), and normalises arguments to what JSON holds (tuples become lists,
+    odd types become their `str`) so the stored value is exactly the hashed one.
     """
     try:
-        plain = json.loads(_stored_json(dict(entry.arguments)) if entry.arguments else "{}")
+        plain = _plain_arguments(entry.arguments)
         arguments = mask_tree(plain, redact)
         verdicts = tuple(
             Verdict(
@@ -106,6 +122,7 @@ def prepare(entry: AuditEntry, *, redact: Redactor, now: str) -> PreparedEntry:
         detail = _storable(redact(entry.detail))
     except Exception as exc:  # a failing hook must fail the append (and so the call), never store clear text
         raise StorageError(f"cannot prepare the audit record: {type(exc).__name__}: {exc}") from None
+    verdict_dicts = [verdict_dict(v) for v in verdicts]
     fields: dict[str, Any] = {
         "fmt": RECORD_FORMAT,
         "ts": _storable(entry.ts or now),
@@ -119,42 +136,52 @@ def prepare(entry: AuditEntry, *, redact: Redactor, now: str) -> PreparedEntry:
         "call_id": _opt(entry.call_id),
         "arguments": arguments,
         "decision": _opt(entry.decision),
-        "verdicts": [verdict_dict(v) for v in verdicts],
+        "verdicts": verdict_dicts,
         "findings": [_storable(f) for f in entry.findings],
         "result_digest": _opt(entry.result_digest),
         "latency_ms": None if entry.latency_ms is None else float(entry.latency_ms),
         "outcome": _storable(entry.outcome),
         "detail": detail,
     }
+    # One encoder call per segment: the canonical text of a dict with sorted keys is `{"k":v,…}`.
+    first, middle, last = (_canonical({k: fields[k] for k in keys})[1:-1] for keys in _SEGMENTS)
     return PreparedEntry(
         fields=fields,
         verdicts=verdicts,
-        fragments={k: _canonical(v) for k, v in fields.items()},
+        segments=(first, middle, last),
         stored={k: _stored_json(fields[k]) for k in STRUCTURED_KEYS},
     )
 
 
 STRUCTURED_KEYS = ("arguments", "verdicts", "findings")
 _BODY_KEYS = tuple(sorted(("fmt", "arguments", "verdicts", "findings", *SCALAR_KEYS)))
+# The body's keys in canonical (sorted) order, split where the two chain-dependent ones fall:
+# keys before "prev_hash", keys between "prev_hash" and "seq", keys after "seq".
+_PREV, _SEQ = _BODY_KEYS.index("prev_hash"), _BODY_KEYS.index("seq")
+_SEGMENTS = (_BODY_KEYS[:_PREV], _BODY_KEYS[_PREV + 1 : _SEQ], _BODY_KEYS[_SEQ + 1 :])
+if not (_PREV < _SEQ and all(_SEGMENTS)):  # `chain` joins the segments with commas: none may be empty
+    raise RuntimeError("the audit body keys no longer fall into three segments; update `chain`")
+_RECORD_KEYS = tuple(k for k in SCALAR_KEYS if k not in ("seq", "prev_hash"))
 
 
 def chain(prepared: Sequence[PreparedEntry], *, seq: int, prev_hash: str) -> list[AuditRecord]:
     """Place prepared entries after the record (`seq`, `prev_hash`): number them and link their hashes.
 
-    The canonical JSON of each body is assembled from the prepared fragments: `canonical_json` of a
-    dict with sorted keys is exactly `{"key":value,…}` of the canonical values, so this equals
-    `record_hash(record.body())` (which `verify_bodies` recomputes from scratch) at a fraction of the cost.
+    The canonical JSON of each body is assembled from the prepared segments around `prev_hash` and
+    `seq`: `canonical_json` of a dict with sorted keys is exactly `{"key":value,…}` of the canonical
+    values, so this equals `record_hash(record.body())` (which `verify_bodies` recomputes from
+    scratch) at a fraction of the cost.
     """
     out: list[AuditRecord] = []
     for item in prepared:
         seq += 1
-        fragments = {**item.fragments, "seq": str(seq), "prev_hash": _canonical(prev_hash)}
-        text = "{" + ",".join(f'"{k}":{fragments[k]}' for k in _BODY_KEYS) + "}" + prev_hash
+        first, middle, last = item.segments
+        text = f'{{{first},"prev_hash":{_canonical(prev_hash)},{middle},"seq":{seq},{last}}}{prev_hash}'
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         f = item.fields
         out.append(
             AuditRecord(
-                **{k: f[k] for k in SCALAR_KEYS if k not in ("seq", "prev_hash")},
+                **{k: f[k] for k in _RECORD_KEYS},
                 seq=seq,
                 prev_hash=prev_hash,
                 arguments=f["arguments"],

@@ -1,9 +1,11 @@
 """Group commit: concurrent `await submit(item)` calls share few transactions; each returns after its commit.
 
-There is no background task to start or stop. The first caller that finds no commit running
-becomes the leader: it takes every queued item (up to `max_batch`) and commits them, in a worker
-thread or, when the backend's non-blocking `inline` attempt succeeds, right away on the event loop
-(skipping the thread hop). Callers arriving meanwhile queue up; when the leader finishes it wakes
+There is no background task to start or stop. A caller that finds no commit running first tries
+the backend's non-blocking `inline` commit on the spot (the uncontended case: one caller, one
+commit, nothing else). Otherwise the first caller that finds no commit running becomes the
+leader: it takes every queued item (up to `max_batch`) and commits them, in a worker thread or,
+when the backend's non-blocking `inline` attempt succeeds, right away on the event loop (skipping
+the thread hop). Callers arriving meanwhile queue up; when the leader finishes it wakes
 them and hands leadership to the first one still waiting, which commits everything queued since.
 With one caller this is one commit per item; under load, batches grow by themselves and the cost
 of a commit (and of an fsync with `synchronous=FULL`) is shared.
@@ -69,6 +71,23 @@ class GroupCommitter(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Queue `item`, wait until the batch holding it is committed, return its result."""
+        inline_tried = False
+        if not self._busy and self._inline is not None:
+            # Nobody is committing: try the inline commit right here. It never awaits, so no other
+            # submitter can slip in between; this skips the slot, its event and the shielded scope.
+            inline_tried = True
+            try:
+                results = self._inline([item])
+            except Exception:
+                self.batches += 1
+                self.committed += 1
+                raise
+            if results is not None:
+                self.batches += 1
+                self.committed += 1
+                if len(results) != 1:
+                    raise RuntimeError(f"commit returned {len(results)} results for 1 item")
+                return results[0]
         slot: _Slot[T, R] = _Slot(item)
         self._queue.append(slot)
         if self._busy:
@@ -85,17 +104,18 @@ class GroupCommitter(Generic[T, R]):
         else:
             # Invariant: a non-empty queue always has a leader, so an idle committer means we are first.
             self._busy = True
-        await self._lead(slot)
+        await self._lead(slot, inline_tried=inline_tried)
         return slot.outcome()
 
-    async def _lead(self, me: _Slot[T, R]) -> None:
+    async def _lead(self, me: _Slot[T, R], *, inline_tried: bool = False) -> None:
         with anyio.CancelScope(shield=True):
             handed_off = False
             try:
                 while self._queue:
                     batch = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
-                    await self._flush(batch)
+                    await self._flush(batch, try_inline=not inline_tried)  # the lock was busy a moment ago
+                    inline_tried = False
                     successor = next((s for s in self._queue if not s.abandoned), None)
                     if me.done and successor is not None:
                         successor.promoted = True
@@ -107,10 +127,10 @@ class GroupCommitter(Generic[T, R]):
                 if not handed_off:
                     self._busy = False
 
-    async def _flush(self, batch: list[_Slot[T, R]]) -> None:
+    async def _flush(self, batch: list[_Slot[T, R]], *, try_inline: bool = True) -> None:
         items = [s.item for s in batch]
         try:
-            results = self._inline(items) if self._inline is not None else None
+            results = self._inline(items) if self._inline is not None and try_inline else None
             if results is None:
                 self.threaded += 1
                 results = await anyio.to_thread.run_sync(self._commit, items)

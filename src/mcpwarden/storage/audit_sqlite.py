@@ -6,12 +6,15 @@ never forks. Within a process, an append commits at once on the event loop when 
 is free (no thread hop), otherwise it goes through `GroupCommitter` to a worker thread, and every
 append arriving while that commit runs shares the next transaction.
 
-Durability: `append` returns after COMMIT. With WAL and `synchronous="NORMAL"` (the default) a
-committed record survives the gateway process crashing or being killed (tested with SIGKILL),
-but the newest commits can be lost if the machine loses power or the OS crashes before the WAL
+Durability: `append` returns after COMMIT, and the gateway answers a call only after its append
+returned (or refuses the call when it failed): nothing acknowledged is only in memory. With WAL
+and `synchronous="NORMAL"` (the default) a committed record is in the WAL file (in the OS page
+cache) and survives the gateway process crashing or being killed (tested with SIGKILL); the
+newest commits can be lost only if the machine loses power or the OS crashes before the WAL
 reaches the disk. `synchronous="FULL"` fsyncs the WAL on every commit (one fsync per group under
 load) and survives power loss too; it always commits in a thread, about 0.8 ms per uncontended
-append against 0.15–0.3 ms with NORMAL on the 2-core development machine.
+append against 0.1–0.3 ms with NORMAL on the 2-core development machine (where one fsync takes
+2–35 ms). WAL checkpoints (which fsync) run in a background thread, never in an append.
 
 Tail truncation: new records continue from `audit_head`, not from the last row, and verification
 compares the two. Deleting the newest records is therefore detected unless whoever deleted them
@@ -124,10 +127,8 @@ def _now_iso() -> str:
 
 
 def _row(record: AuditRecord, prepared: PreparedEntry) -> tuple[Any, ...]:
-    stored = prepared.stored
-    return tuple(
-        stored[c] if c in stored else prepared.fields["fmt"] if c == "fmt" else getattr(record, c) for c in _COLUMNS
-    )
+    stored, fmt = prepared.stored, prepared.fields["fmt"]
+    return tuple(stored[c] if c in stored else fmt if c == "fmt" else getattr(record, c) for c in _COLUMNS)
 
 
 def _body(row: Sequence[Any]) -> tuple[dict[str, Any], str] | BadRecord:
@@ -183,9 +184,14 @@ class SqliteAuditLog:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Transactions, records and transactions that needed a worker thread, committed by this instance."""
+        """Transactions, records, transactions that needed a worker thread, and WAL checkpoints, of this instance."""
         c = self._committer
-        return {"transactions": c.batches, "records": c.committed, "threaded": c.threaded}
+        return {
+            "transactions": c.batches,
+            "records": c.committed,
+            "threaded": c.threaded,
+            "checkpoints": self._db.checkpoints,
+        }
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         """Redact, chain and commit one entry; returns after COMMIT (group commit under load)."""

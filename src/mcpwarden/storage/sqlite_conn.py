@@ -8,13 +8,25 @@ Two connections per store. The *waiting* one (busy timeout) runs in worker threa
 while another process holds the write lock. The *loop* one never waits (busy timeout 0, no
 automatic checkpoint): small reads and writes run on it directly on the event loop when the lock
 is free, which saves the worker-thread hop (about 100–150 µs here, most of an uncontended write);
-when it is not free they go to a thread instead. Every `CHECKPOINT_EVERY` loop-side commits, one
-write goes to a thread and checkpoints the WAL there, so syncing the database file never stalls
-the loop.
+when it is not free they go to a thread instead.
+
+Checkpoints: every `CHECKPOINT_EVERY` loop-side commits, a background thread checkpoints the WAL
+(PASSIVE: it copies committed pages into the database file and syncs it while writers go on), so
+no write, and so no gateway call, waits for those fsyncs (about 2 × 8 ms on the development VM,
+which used to land on one call in every `CHECKPOINT_EVERY`). The WAL restarts from its beginning
+only when a write begins with every frame copied, which a passive checkpoint that writers keep
+overtaking never achieves; so when one finds the WAL holding `WAL_RESTART_FRAMES` frames or more,
+the next write goes to a thread and checkpoints there with no write from this process in between
+(as every checkpoint used to), and the write after it rewinds the WAL. The same happens when a
+checkpoint is still running as the next one falls due, so the WAL stays bounded under any load.
+(A reader holding an old snapshot can keep any checkpoint from catching up; that write then just
+goes on, and the next due checkpoint tries again.) Durability is the commit's, not the
+checkpoint's: a committed transaction is in the WAL before `COMMIT` returns.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +42,9 @@ from mcpwarden.errors import StorageError
 Synchronous = Literal["NORMAL", "FULL"]
 R = TypeVar("R")
 CHECKPOINT_EVERY = 200
+WAL_RESTART_FRAMES = 4096  # pages (4 KiB by default): the WAL restarts once it passes about 16 MiB
+
+log = logging.getLogger("mcpwarden.storage")
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,9 @@ class SqliteConn:
         self._conn: sqlite3.Connection | None = None
         self._loop_conn: sqlite3.Connection | None = None
         self._loop_commits = 0
+        self._restart_due = False  # a background checkpoint found the WAL too long: the next write rewinds it
+        self._checkpointer: threading.Thread | None = None
+        self.checkpoints = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -117,11 +135,14 @@ class SqliteConn:
         return conn
 
     def close(self) -> None:
-        """Close both connections; safe to call twice."""
+        """Close both connections (after any background checkpoint); safe to call twice."""
         with self._loop_lock:
             if self._loop_conn is not None:
                 self._loop_conn.close()
                 self._loop_conn = None
+        checkpointer = self._checkpointer
+        if checkpointer is not None:
+            checkpointer.join()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -161,14 +182,41 @@ class SqliteConn:
                 raise
 
     def write_blocking(self, action: str, fn: Callable[[sqlite3.Connection], R]) -> R:
-        """Run `fn` in a write transaction, waiting for the lock; checkpoint the WAL when loop commits are due."""
+        """Run `fn` in a write transaction, waiting for the lock; restart the WAL when it has grown too long."""
         with self.writing(action) as c:
             result = fn(c)
-        if self._loop_commits >= CHECKPOINT_EVERY:
-            self._loop_commits = 0
-            with self.reading("cannot checkpoint the database") as c:
-                c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        if self._restart_due:
+            # Loop writes wait while this flag is set, so nothing overtakes this checkpoint.
+            self._checkpoint(background=False)
+            self._restart_due = False
         return result
+
+    def _checkpoint(self, *, background: bool) -> None:
+        """A PASSIVE checkpoint on the waiting connection; a failure only delays it (the data is in the WAL)."""
+        try:
+            with self.reading("cannot checkpoint the database") as c:
+                frames = c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        except StorageError as exc:
+            log.warning("WAL checkpoint failed (it is retried later): %s", exc.one_line())
+            return
+        self.checkpoints += 1
+        # `frames` is the WAL's length when this checkpoint began. Even one that copied them all has
+        # usually been overtaken by writes since, and the WAL rewinds only when a write begins with
+        # every frame copied; so a long WAL is rewound by the next write (see the module docstring).
+        if background and frames >= WAL_RESTART_FRAMES:
+            self._restart_due = True
+
+    def _checkpoint_soon(self) -> None:
+        """Start a background checkpoint unless one is running (called with the loop lock held)."""
+        if self._checkpointer is not None and self._checkpointer.is_alive():
+            # Writes outpace checkpoints: the next write waits for this one and checkpoints behind it.
+            self._restart_due = True
+            return
+        self._loop_commits = 0
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint, kwargs={"background": True}, name="mcpwarden-wal-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     @contextmanager
     def snapshot(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -193,7 +241,7 @@ class SqliteConn:
 
     def write_inline(self, action: str, fn: Callable[[sqlite3.Connection], R]) -> tuple[R] | None:
         """Run `fn` in a write transaction only if the write lock is free right now; `(result,)` or None."""
-        if not self.inline_writes or self._loop_commits >= CHECKPOINT_EVERY:
+        if not self.inline_writes or self._restart_due:
             return None
         if not self._loop_lock.acquire(blocking=False):
             return None
@@ -215,6 +263,8 @@ class SqliteConn:
                     raise self.error(action, exc) from None
                 raise
             self._loop_commits += 1
+            if self._loop_commits >= CHECKPOINT_EVERY:
+                self._checkpoint_soon()
             return (result,)
         finally:
             self._loop_lock.release()

@@ -1,8 +1,9 @@
 """Argument constraints: a call's `arguments` against the tool's `inputSchema`, then per-tool rules.
 
 The SDK's low-level server does not validate arguments, so many upstreams accept whatever they
-get; the gateway does it for them (one compiled validator per tool definition, cached). Config
-rules then narrow what the schema allows:
+get; the gateway does it for them (one compiled validator per tool definition, cached; simple
+schemas are first checked by `schema_fast`, which can only say "certainly valid"). Config rules
+then narrow what the schema allows:
 
     interceptors:
       constraints:
@@ -35,6 +36,7 @@ import jsonschema
 import jsonschema.exceptions
 import jsonschema.validators
 
+from mcpwarden.gateway.interceptors.schema_fast import Check, compile_fast
 from mcpwarden.gateway.jsonrpc import dumps
 from mcpwarden.gateway.pipeline import InterceptorContext, ToolCatalog
 from mcpwarden.types import ToolCall, ToolDef, Verdict
@@ -122,7 +124,7 @@ class ArgumentConstraints:
         self.catalog = catalog
         self.validate_schema = validate_schema
         self.rules = rules
-        self._validators: dict[tuple[str, str], tuple[ToolDef, Any]] = {}
+        self._validators: dict[tuple[str, str], tuple[ToolDef, Any, Check | None]] = {}
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], context: InterceptorContext) -> ArgumentConstraints:
@@ -148,32 +150,37 @@ class ArgumentConstraints:
             rules.append((str(tool), tuple(parsed)))
         return cls(context.catalog, validate_schema=validate, rules=tuple(rules))
 
-    def _validator(self, definition: ToolDef) -> Any:
+    def _validator(self, definition: ToolDef) -> tuple[Any, Check | None]:
+        """The tool's jsonschema validator (or the SchemaError) and its fast check, built once per definition."""
         key = (definition.server, definition.name)
         cached = self._validators.get(key)
         if cached is not None and cached[0] is definition:
-            return cached[1]
+            return cached[1], cached[2]
         schema = definition.definition.get("inputSchema")
         validator: Any = None
+        fast: Check | None = None
         if isinstance(schema, dict):
             cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
             try:
                 cls.check_schema(schema)
                 validator = cls(schema)
+                fast = compile_fast(schema)
             except jsonschema.exceptions.SchemaError as exc:
                 validator = exc  # an invalid schema fails every call closed, with the reason
-        self._validators[key] = (definition, validator)
-        return validator
+        self._validators[key] = (definition, validator, fast)
+        return validator, fast
 
     def _schema_problems(self, call: ToolCall) -> list[tuple[str, str]]:
         definition = self.catalog.definition(call.upstream, "tool", call.upstream_tool)
         if definition is None:
             return []
-        validator = self._validator(definition)
+        validator, fast = self._validator(definition)
         if validator is None:
             return []
         if isinstance(validator, jsonschema.exceptions.SchemaError):
             return [("constraints.schema", f"the tool's inputSchema is invalid: {validator.message[:200]}")]
+        if fast is not None and fast(call.arguments):
+            return []
         problems = []
         for error in validator.iter_errors(call.arguments):
             where = "/".join(str(p) for p in error.absolute_path) or "arguments"
