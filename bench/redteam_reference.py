@@ -237,9 +237,11 @@ def install(ref: Reference) -> Path:
     (CACHE / ".gitignore").write_text("*\n", encoding="utf-8")
     print(f"== installing {ref.package}=={ref.version} into {target.relative_to(ROOT)}", flush=True)
     if ref.registry == "pypi":
+        # Without PYTHONPATH: pip would count a source tree on it (mcpwarden's src/) as installed.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=INSTALL_TIMEOUT_S)
         pip = [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, f"{ref.package}=={ref.version}"], check=True, timeout=INSTALL_TIMEOUT_S)
+        subprocess.run([*pip, f"{ref.package}=={ref.version}"], check=True, timeout=INSTALL_TIMEOUT_S, env=env)
     else:
         target.mkdir(parents=True)
         # --ignore-scripts: no package's install hook runs; the servers ship built JavaScript.

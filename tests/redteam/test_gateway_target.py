@@ -19,6 +19,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from mcpwarden.detect import default_engine
 from mcpwarden.redteam import SUITES, attacks_for
 from tests.conftest import free_port
 from tests.fixtures.oauth.harness import AuthServer, start_authorization_server
@@ -152,6 +153,13 @@ def assert_passes(run: Run, must_judge: frozenset[str]) -> None:
     assert {attack.suite for attack in attacks_for(SUITES, "http") if attack.id in ran} == set(SUITES)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def detection_cache() -> None:
+    """Fill the detection engine's on-disk cache before any process starts: the gateway and the red team
+    both load it, and a cold compile (once per rule set) would count against their start and run bounds."""
+    default_engine().prepare()
+
+
 def test_default_gateway_passes_every_probe(tmp_path: Path) -> None:
     with gateway(tmp_path, free_port(), {}, {}) as url:
         run = redteam(tmp_path, url)
@@ -194,8 +202,15 @@ def test_gateway_with_auth_passes_every_probe_including_forged_tokens(idp: AuthS
         probe = f"auth.jwt:{name}"
         assert outcomes.get(probe) == "held", (probe, outcomes)
         assert [e["response"]["status"] for e in run.exchanges(probe)] == [401], (probe, run.exchanges(probe))
-    # No token: 401 with a challenge; a token in the query: 400 invalid_request (RFC 6750 section 3.1).
-    for probe, status in (("auth.no_credentials", 401), ("auth.query_token", 400)):
+    # No token: 401 with a challenge, for initialize and for calls that skip it (2025 and 2026 era);
+    # a token in the query: 400 invalid_request (RFC 6750 section 3.1).
+    expected = (
+        ("auth.no_credentials", 401),
+        ("auth.no_credentials:tools_call", 401),
+        ("auth.no_credentials:tools_call_modern", 401),
+        ("auth.query_token", 400),
+    )
+    for probe, status in expected:
         assert outcomes.get(probe) == "held", (probe, outcomes)
         assert run.exchanges(probe)[0]["response"]["status"] == status, run.exchanges(probe)
     for probe in ("session.without_token", "session.without_token:other_principal"):

@@ -35,8 +35,11 @@ STDIO_PLANTS = [
     ("MW705", "notes://{+name}", ["resources/read", "root:x:0:0"]),
     ("MW711", "measure_text", ["measure_text", "bytes)"]),
     ("MW712", "parse_date", ["parse_date", "Traceback"]),
+    ("MW712", "word_count", ["word_count", "bytes)", "/opt/notes-app/notes/limits.py"]),
+    ("MW712", "sync_status", ['"name":"sync_status"', "password in URL"]),
     ("MW720", "render_greeting", ["tools/call render_greeting", "SYSTEM NOTE mw-"]),
     ("MW721", "get_settings", ["tools/call get_settings", "OpenAI API key"]),
+    ("MW721", "sync_status", ["tools/call sync_status", "password in URL"]),
     ("MW722", "get_settings", ["tools/list", "MW3"]),
     ("MW723", "latest_news", ["tools/call latest_news", "Ignore all previous instructions"]),
     ("MW790", "delete_note", ["name says delete"]),
@@ -52,6 +55,20 @@ def test_vulnerable_stdio_plant_is_found_with_its_proof(
     evidence = _find(report, rule_id, tool)
     assert evidence, [(f.rule_id, f.location.tool) for f in report.findings]
     assert all(needle in evidence[0] for needle in needles), evidence[0]
+
+
+@pytest.mark.parametrize(
+    ("tool", "pointer", "in_error"), [("get_settings", "/result", False), ("sync_status", "/error", True)]
+)
+def test_secret_findings_say_whether_a_result_or_an_error_carried_it(
+    vulnerable_stdio: tuple[RedTeamReport, Path], tool: str, pointer: str, in_error: bool
+) -> None:
+    report, _ = vulnerable_stdio
+    (finding,) = [f for f in report.findings if f.rule_id == "MW721" and f.location.tool == tool]
+    assert finding.location.pointer == pointer
+    assert ("(in an error message)" in finding.message) is in_error
+    # Masked in the report: the made-up password never appears in clear.
+    assert "nR8vXe5Lk2Tz" not in finding.evidence
 
 
 def test_stdio_invalid_messages_get_no_json_rpc_error(vulnerable_stdio: tuple[RedTeamReport, Path]) -> None:
@@ -79,6 +96,7 @@ def test_transcript_masks_secrets(vulnerable_stdio: tuple[RedTeamReport, Path]) 
     _, record = vulnerable_stdio
     text = record.read_text()
     assert "Zq8vR2mK9tX4wB7nL1pS6yH3" not in text  # the fixture's fake key, sent in a result
+    assert "nR8vXe5Lk2Tz" not in text  # the fixture's fake database password, sent in an error
     assert "OPENAI_API_KEY=sk-p" in text
 
 
@@ -125,6 +143,9 @@ AUTH_PLANTS = [
     ("weak", "MW742", "no Authorization"),
     ("weak", "MW743", "another principal"),
     ("weak-nometa", "MW752", "no metadata document"),
+    # A token checked on `initialize` only: calls that skip it, in either protocol era, are answered.
+    ("initialize-only", "MW750", "POST tools/call get_settings without credentials (no Mcp-Session-Id)"),
+    ("initialize-only", "MW750", "without credentials (MCP-Protocol-Version: 2026-07-28, per-request envelope)"),
 ]
 
 
@@ -132,7 +153,7 @@ AUTH_PLANTS = [
 def weak_auth(http_fixture: Callable[..., str], key_pair: tuple[str, Path]) -> dict[str, RedTeamReport]:
     private, _ = key_pair
     reports = {}
-    for mode in ("weak", "weak-nometa"):
+    for mode in ("weak", "weak-nometa", "initialize-only"):
         url = http_fixture(VULNERABLE, "--auth", mode)
         reports[mode] = run(Target(url=url), suites=("auth", "session"), signing_key=private, issuer=ISSUER)
     return reports
@@ -141,7 +162,16 @@ def weak_auth(http_fixture: Callable[..., str], key_pair: tuple[str, Path]) -> d
 @pytest.mark.parametrize(("mode", "rule_id", "needle"), AUTH_PLANTS, ids=[f"{m}-{r}" for m, r, _ in AUTH_PLANTS])
 def test_weak_auth_plant_is_found(weak_auth: dict[str, RedTeamReport], mode: str, rule_id: str, needle: str) -> None:
     evidence = [f.evidence for f in weak_auth[mode].findings if f.rule_id == rule_id]
-    assert evidence and needle in evidence[0], [(f.rule_id, f.evidence) for f in weak_auth[mode].findings]
+    assert any(needle in e for e in evidence), [(f.rule_id, f.evidence) for f in weak_auth[mode].findings]
+
+
+def test_stateless_calls_without_a_token_hold_where_every_request_is_checked(
+    weak_auth: dict[str, RedTeamReport],
+) -> None:
+    outcomes = weak_auth["weak"].outcomes
+    assert outcomes["auth.no_credentials"] == "held"
+    assert outcomes["auth.no_credentials:tools_call"] == "held"
+    assert outcomes["auth.no_credentials:tools_call_modern"] == "held"
 
 
 def test_hardened_http_twin_with_auth_has_nothing_medium_or_above(
@@ -160,6 +190,7 @@ def test_hardened_http_twin_with_auth_has_nothing_medium_or_above(
     }
     # The auth probes really ran (the valid token was accepted) and held.
     assert probes["auth.jwt:alg_none"] == "held" and probes["session.without_token"] == "held"
+    assert probes["auth.no_credentials:tools_call"] == probes["auth.no_credentials:tools_call_modern"] == "held"
     assert private.splitlines()[1] not in record.read_text()
 
 

@@ -46,6 +46,13 @@ def _tool(name: str, description: str = "", **extra: Any) -> ToolDef:
         (_tool("message_user", "Contact a user."), True),
         (_tool("get_and_send_message", "Get a draft."), True),
         (_tool("read_and_delete_note", "Read a note."), True),
+        # A gateway's `upstream__tool` names: the upstream part is a name, not what the tool does
+        # (`mcpwarden gateway --demo` lists `mail__list_inbox`), but a verb there still counts.
+        (_tool("mail__list_inbox", "List the subjects of the most recent messages in the inbox."), False),
+        (_tool("mail__send_email", "Send an e-mail to one recipient."), True),
+        (_tool("mail__get_message", "Get one message."), False),
+        (_tool("delete__files", "Files."), True),
+        (_tool("notes__message_user", "Contact a user."), True),
     ],
 )
 def test_unsafe_tools(tool: ToolDef, unsafe: bool) -> None:

@@ -187,7 +187,7 @@ class Context:
         self.outcomes: dict[str, Outcome] = {}
         self.baselines: dict[str, ToolAnswer] = {}
         self.state: dict[str, Any] = {}  # what one attack learnt for a later one (auth metadata, test tokens)
-        self.answers: list[tuple[str, str, str]] = []  # (tool, sent, answer text) of every tool call
+        self.answers: list[tuple[str, str, str, bool]] = []  # (tool, sent, answer text, is error) of every call
         self.ids = count(1)
         self._tg = task_group
         self._http: HttpWire | None = None
@@ -225,10 +225,14 @@ class Context:
         """A new HTTP session (not yet initialised) sharing the run's wire."""
         return McpSession(self.http_wire(), self.ids)
 
+    def benign_arguments(self, tool: ToolDef, **overrides: Any) -> dict[str, Any]:
+        """Harmless values for `tool`'s required parameters (URLs point at the canary), then `overrides`."""
+        return params.arguments(tool, lambda: self.canary.url(f"mw-benign-{self.canary_token(6)}"), **overrides)
+
     async def baseline(self, tool: ToolDef) -> ToolAnswer:
         """The answer to a benign call of `tool` (made once per run and kept)."""
         if tool.name not in self.baselines:
-            arguments = params.arguments(tool, lambda: self.canary.url(f"mw-benign-{self.canary_token(6)}"))
+            arguments = self.benign_arguments(tool)
             with self.probe(f"baseline:{tool.name}"):
                 self.baselines[tool.name] = await self.call_tool(tool.name, arguments)
         return self.baselines[tool.name]
@@ -267,7 +271,7 @@ class Context:
         text, is_error = answer_text(reply)
         if reply is None and exchange.error:
             text = exchange.error
-        self.answers.append((tool, json.dumps(dict(arguments), ensure_ascii=False), text))
+        self.answers.append((tool, json.dumps(dict(arguments), ensure_ascii=False), text, is_error))
         return ToolAnswer(exchange, text, is_error, protocol_error=reply is not None and "error" in reply)
 
     def judge(

@@ -53,9 +53,14 @@ def _first_sentence(text: str) -> str:
     return text[: found.start()] if found else text[:300]
 
 
-def _changing_in_name(words: list[str]) -> list[str]:
+def _changing_in_name(name: str) -> list[str]:
+    # A gateway namespaces tools as `upstream__tool`: the upstream part is a server's name, so only words
+    # that are never nouns count there (`mail__list_inbox` reads; `delete__files` still does not).
+    namespace, _, own = name.rpartition("__")
+    words = _words(own)
     reading = bool(words) and words[0] in _READING
-    return [w for w in words if w in _CHANGING and not (reading and w in _NOUN_TOO)]
+    found = [w for w in words if w in _CHANGING and not (reading and w in _NOUN_TOO)]
+    return found + [w for w in _words(namespace) if w in _CHANGING and w not in _NOUN_TOO]
 
 
 def _changing_in_description(words: list[str]) -> set[str]:
@@ -78,9 +83,7 @@ def unsafe_reasons(tool: ToolDef) -> list[str]:
     """Why `tool` must not be attacked by default; empty when it looks read-only."""
     reasons: list[str] = []
     title = tool.definition.get("title")
-    named = sorted(
-        set(_changing_in_name(_words(tool.name)) + _changing_in_name(_words(title) if isinstance(title, str) else []))
-    )
+    named = sorted(set(_changing_in_name(tool.name) + _changing_in_name(title if isinstance(title, str) else "")))
     if named:
         reasons.append(f"name says {', '.join(named)}")
     described = sorted(_changing_in_description(_words(_first_sentence(tool.description))))

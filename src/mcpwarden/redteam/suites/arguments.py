@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from mcpwarden.redteam.attack import Context, ToolAnswer, answer_text
-from mcpwarden.redteam.params import Param, Role, arguments, parameters
+from mcpwarden.redteam.params import Param, Role, parameters
 from mcpwarden.types import ToolDef
 
 _TRAVERSALS = (
@@ -33,12 +33,8 @@ def targets(ctx: Context, roles: frozenset[Role]) -> Iterator[tuple[ToolDef, Par
                 yield tool, param
 
 
-def _canary_url(ctx: Context) -> str:
-    return ctx.canary.url(f"mw-benign-{ctx.canary_token(6)}")
-
-
 async def _send(ctx: Context, tool: ToolDef, param: Param, value: Any) -> tuple[dict[str, Any], ToolAnswer]:
-    args = arguments(tool, lambda: _canary_url(ctx), **{param.name: value})
+    args = ctx.benign_arguments(tool, **{param.name: value})
     return args, await ctx.call_tool(tool.name, args)
 
 
@@ -49,17 +45,20 @@ async def _first_proven(
     tool: ToolDef,
     param: Param,
     payloads: Iterable[str],
-    observe: Callable[[str, ToolAnswer], dict[str, Any]],
+    known: Mapping[str, Any],
 ) -> None:
-    """Send each payload to `param` of `tool` until the oracle of `rule_id` judges one proven."""
+    """Send each payload to `param` of `tool` until the oracle of `rule_id` judges one proven.
+
+    Each observation is the payload sent, the answer's text and `known` (what the oracle compares
+    against: the baseline answer, the canary or the product it looks for).
+    """
     for index, payload in enumerate(payloads):
         key = f"{attack_id}:{tool.name}:{param.name}:{index}"
         with ctx.probe(key):
             args, answer = await _send(ctx, tool, param, payload)
+        observation = {**known, "sent": payload, "answer": answer.text}
         request = _request(tool.name, args)
-        if ctx.judge(
-            key, rule_id, observe(payload, answer), request=request, tool=tool.name, kind="tool", pointer=param.pointer
-        ):
+        if ctx.judge(key, rule_id, observation, request=request, tool=tool.name, kind="tool", pointer=param.pointer):
             return
 
 
@@ -77,15 +76,7 @@ class PathTraversal:
                 continue
             baseline = (await ctx.baseline(tool)).text
             payloads = ("file:///etc/passwd",) if param.role == "url" else _TRAVERSALS
-            await _first_proven(
-                ctx,
-                self.id,
-                "MW700",
-                tool,
-                param,
-                payloads,
-                lambda sent, answer, baseline=baseline: {"sent": sent, "answer": answer.text, "baseline": baseline},
-            )
+            await _first_proven(ctx, self.id, "MW700", tool, param, payloads, {"baseline": baseline})
 
 
 class CommandInjection:
@@ -104,16 +95,7 @@ class CommandInjection:
             variants = [f"{prefix}; echo {word}", f"$(echo {word})", f"{prefix} | echo {word}"]
             if param.role == "host":
                 variants += [f"{prefix} && echo {word}", f"`echo {word}`"]
-            canary = left + right
-            await _first_proven(
-                ctx,
-                self.id,
-                "MW701",
-                tool,
-                param,
-                variants,
-                lambda sent, answer, canary=canary: {"sent": sent, "canary": canary, "answer": answer.text},
-            )
+            await _first_proven(ctx, self.id, "MW701", tool, param, variants, {"canary": left + right})
 
 
 class TemplateInjection:
@@ -129,21 +111,8 @@ class TemplateInjection:
             a, b = ctx.rng.randint(10007, 99991), ctx.rng.randint(10007, 99991)
             baseline = (await ctx.baseline(tool)).text
             payloads = (f"{{{{{a}*{b}}}}}", f"${{{a}*{b}}}", f"<%= {a}*{b} %>", f"#{{{a}*{b}}}")
-            product = str(a * b)
-            await _first_proven(
-                ctx,
-                self.id,
-                "MW702",
-                tool,
-                param,
-                payloads,
-                lambda sent, answer, product=product, baseline=baseline: {
-                    "sent": sent,
-                    "product": product,
-                    "answer": answer.text,
-                    "baseline": baseline,
-                },
-            )
+            known = {"product": str(a * b), "baseline": baseline}
+            await _first_proven(ctx, self.id, "MW702", tool, param, payloads, known)
 
 
 class SqlInjection:

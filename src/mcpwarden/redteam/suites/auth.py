@@ -10,9 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY
+from mcp_types.version import LATEST_MODERN_VERSION
+
 from mcpwarden.redteam.attack import Context
 from mcpwarden.redteam.oracles import accepted
-from mcpwarden.redteam.session import McpSession
+from mcpwarden.redteam.params import parameters
+from mcpwarden.redteam.session import CLIENT_INFO, McpSession
 from mcpwarden.redteam.suites.transport import host_is_local, host_is_loopback, observe
 from mcpwarden.redteam.tokens import TestTokens
 from mcpwarden.redteam.wire import Exchange
@@ -105,11 +109,22 @@ def metadata_urls(url: str, challenge: str | None) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
+def _benign_call(ctx: Context) -> tuple[str, dict[str, Any], str | None]:
+    """A harmless `tools/call` (a safe tool, parameterless if there is one); `tools/list` when none is safe."""
+    tools = sorted(ctx.safe_tools, key=lambda tool: any(p.required for p in parameters(tool)))
+    if not tools:
+        return "tools/list", {}, None
+    return "tools/call", {"name": tools[0].name, "arguments": ctx.benign_arguments(tools[0])}, tools[0].name
+
+
 class NoCredentials:
     id = "auth.no_credentials"
     suite = "auth"
     rule_ids = ("MW750", "MW751", "MW752", "MW753", "MW754")
-    sends = "initialize without any configured header, then GETs the server's own RFC 9728 metadata"
+    sends = (
+        "initialize without any configured header; if refused, a stateless tools/call without credentials "
+        "(2025-era: no session id; 2026-era: per-request envelope); then GETs the server's own RFC 9728 metadata"
+    )
     judged_by = "a JSON-RPC result without credentials; else the 401 challenge and the metadata document, by parsing"
     transports = frozenset({"http"})
 
@@ -129,6 +144,9 @@ class NoCredentials:
         ):
             ctx.state["open"] = True
             return
+        # Refused, so the challenge and metadata below are judged too, even when a call that skipped
+        # `initialize` got through.
+        await self._stateless_calls(ctx, severity)
         ctx.state["auth_required"] = exchange.status in (401, 403)
         challenge = exchange.header("www-authenticate")
         ctx.judge(
@@ -183,6 +201,43 @@ class NoCredentials:
                 pointer="/authorization_servers",
                 severity=severity,
                 detail=_LOOPBACK_AS if severity is Severity.LOW else None,
+            )
+
+    async def _stateless_calls(self, ctx: Context, severity: Severity | None) -> None:
+        """A server that checks the token only on `initialize` answers calls that skip it: send one of
+        each protocol era without credentials."""
+        method, params, name = _benign_call(ctx)
+        version = (await ctx.session()).protocol_version
+        modern_meta = {
+            PROTOCOL_VERSION_META_KEY: LATEST_MODERN_VERSION,
+            CLIENT_CAPABILITIES_META_KEY: {},
+            CLIENT_INFO_META_KEY: CLIENT_INFO,
+        }
+        routing = {"Mcp-Method": method, **({"Mcp-Name": name} if name else {})}
+        variants: tuple[tuple[str, dict[str, Any], dict[str, str | None], str], ...] = (
+            ("tools_call", params, {"MCP-Protocol-Version": version}, "no Mcp-Session-Id"),
+            (
+                "tools_call_modern",
+                {**params, "_meta": modern_meta},
+                {"MCP-Protocol-Version": LATEST_MODERN_VERSION, **routing},
+                f"MCP-Protocol-Version: {LATEST_MODERN_VERSION}, per-request envelope",
+            ),
+        )
+        for suffix, body, headers, how in variants:
+            key = f"{self.id}:{suffix}"
+            with ctx.probe(key):
+                exchange, _ = await ctx.fresh_session().request(
+                    method, body, headers={**without_credentials(ctx), **headers}
+                )
+            target = f" {name}" if name else ""
+            ctx.judge(
+                key,
+                "MW750",
+                observe(exchange, f"{method}{target} without a token or an initialized session"),
+                request=f"POST {method}{target} without credentials ({how})",
+                pointer="/headers/Authorization",
+                severity=severity,
+                detail=_LOCAL_ONLY if severity is Severity.LOW else None,
             )
 
 
