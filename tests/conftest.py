@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -15,6 +16,22 @@ from mcpwarden.types import ServerSpec
 
 FIXTURE_SERVERS = Path(__file__).parent / "fixtures" / "servers"
 HTTP_START_TIMEOUT_S = 20.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def detection_cache() -> None:
+    """Compile the default detection engine's Hyperscan databases once, before any test runs.
+
+    On a fresh machine the first compile takes tens of seconds; paid inside a test it would eat that
+    test's time budget (a gateway subprocess that must answer within 30 s). The cache directory is
+    pinned in the environment so subprocesses started with a fake HOME still find the compiled
+    databases.
+    """
+    from mcpwarden.detect.engine import default_engine
+
+    default_dir = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mcpwarden")
+    os.environ.setdefault("MCPWARDEN_CACHE_DIR", default_dir)
+    default_engine().prepare()
 
 
 @pytest.fixture(scope="session")

@@ -1,192 +1,221 @@
-"""Calibrate the per-kind flagging thresholds (src/mcpwarden/detect/thresholds.yaml) on benign text.
+"""Calibrate the per-kind flagging thresholds and learned-score weights (detect/thresholds.yaml).
 
-    python bench/detect/calibrate.py            # report scores and the thresholds the budgets allow
+    python bench/detect/calibrate.py            # report the thresholds and weights the budgets allow
     python bench/detect/calibrate.py --write    # … and write them to thresholds.yaml
     python bench/detect/calibrate.py --show 20  # list the 20 highest-scoring benign texts per kind
 
-The benign corpus is collected on this machine, never from ../shared/eval:
-- tool descriptions: docstrings of public functions and classes in the installed Python packages
-  (what FastMCP-style servers turn into tool descriptions), first paragraph up to 1,000 characters;
-- tool outputs: chunks (<= 4,000 characters) of the packages' README/METADATA and Markdown/reST docs,
-  the e-mails in CPython's email test data, Python source files, JSON files, and a small set of
-  look-alikes generated here (e-mails that ask to forward things, urgent tickets, articles about prompt
-  injection, API examples with system roles).
-A kind's threshold is the lowest score at which at most half its false-positive budget of this corpus
-is flagged (the margin is for data unlike it), and never below 0.5, so that one medium-weight rule alone
-does not block. Kinds without their own corpus reuse the nearest one.
+Data: the held-out `calib` split of the learned detector's training set
+(tools/train_detector/work/dataset.jsonl, built by tools/train_detector/build_dataset.py), never the
+dev set ../shared/eval. Its benign rows are real documents (READMEs, man pages, docs, e-mails, code)
+and the project's synthetic tool results; its injected rows are public attack texts and the
+project's synthetic injections planted in such carriers.
+
+One threshold per kind serves both modes of the engine (scoring.py):
+1. Rules only: the threshold is the lowest rule score at which at most three quarters of the kind's
+   false-positive budget (tool_output 1%, tool_description 2%) of the benign rows is flagged, and
+   never below 0.5, so that one medium-weight rule alone does not block.
+2. Rules and learned score: with that threshold fixed, the learned score's weight in the noisy-OR is
+   the largest for which the combined score flags at most a quarter of the budget *more* benign
+   rows than the rules alone, counted separately on the real documents and on the synthetic benign
+   texts (each must stay within it). So the rules and the learned score together stay within the
+   budget, and rules-only mode keeps its threshold. The benign rows include the generators'
+   deliberate look-alikes, which are harder than ordinary text: that is the margin for data unlike
+   the calibration set. A weight w means the learned
+   score alone flags at `ml >= threshold / w`.
+Kinds without rows of their own reuse the nearest kind's values.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import random
 import sys
-import sysconfig
-from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mcpwarden.detect import Engine
+from mcpwarden.detect.engine import learned_scorer
 from mcpwarden.detect.ruleset import builtin_rules
-from mcpwarden.detect.scoring import DEFAULT_THRESHOLD, Thresholds, calibrate
+from mcpwarden.detect.scoring import DEFAULT_THRESHOLD, Scorer, Thresholds, calibrate, combine
 
+REPO = Path(__file__).resolve().parents[2]
+DATASET = REPO / "tools" / "train_detector" / "work" / "dataset.jsonl"
+THRESHOLDS = REPO / "src" / "mcpwarden" / "detect" / "thresholds.yaml"
 BUDGETS = {"tool_description": 0.02, "tool_output": 0.01}
-MARGIN = 0.5  # calibrate to this share of the budget
+MARGIN = 0.75  # calibrate the rules to this share of the budget (the learned score may add the rest)
+ML_SHARE = 0.25  # the share of the budget the learned score may add
 FLOOR = DEFAULT_THRESHOLD  # never lower: one medium-weight rule alone must not block
-SHARES = {  # kinds without a corpus of their own: which corpus and budget stand for them
+SHARES = {  # kinds without rows of their own: which kind stands for them
     "parameter_description": "tool_description",
     "prompt": "tool_description",
     "tool_arguments": "tool_output",
     "resource": "tool_output",
 }
-SEED = 20261122
-THRESHOLDS = Path(__file__).resolve().parents[2] / "src" / "mcpwarden" / "detect" / "thresholds.yaml"
+WEIGHTS = [round(0.30 + 0.0025 * i, 4) for i in range(281)]  # 0.30 .. 1.00
 
 
-def _site_packages() -> list[Path]:
-    paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    return [Path(p) for p in sorted(paths) if Path(p).is_dir()]
+@dataclass(frozen=True)
+class Row:
+    text: str
+    label: int
+    real: bool  # a real document (not one of the generators' texts)
+    source: str
 
 
-def docstrings(limit: int, rng: random.Random) -> list[str]:
-    """Docstrings of public functions and classes in installed packages (parsed, never imported)."""
-    files = [f for root in _site_packages() for f in root.rglob("*.py") if "mcpwarden" not in f.parts]
-    rng.shuffle(files)
-    out: list[str] = []
-    for path in files:
-        try:
-            tree = ast.parse(path.read_text("utf-8"))
-        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and not node.name.startswith(
-                "_"
-            ):
-                doc = ast.get_docstring(node)
-                if doc and len(doc) >= 30:
-                    out.append(doc.split("\n\n")[0][:1000] if rng.random() < 0.5 else doc[:1000])
-        if len(out) >= limit:
-            break
-    return out[:limit]
+@dataclass(frozen=True)
+class Scored:
+    rows: list[Row]
+    rules: list[float]
+    ml: list[float] | None
 
 
-def _chunks(text: str, size: int = 4000) -> Iterator[str]:
-    for start in range(0, len(text), size):
-        piece = text[start : start + size]
-        if len(piece.strip()) >= 200:
-            yield piece
+def load_calib(path: Path, kind: str) -> list[Row]:
+    """The `calib` split's rows of one kind."""
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            raw = json.loads(line)
+            if raw["split"] == "calib" and raw["kind"] == kind:
+                source = str(raw["source"])
+                rows.append(Row(raw["text"], int(raw["label"]), not source.startswith("synthetic"), source))
+    return rows
 
 
-def documents(limit: int, rng: random.Random) -> list[str]:
-    """Chunks of real documents, e-mails, source and JSON files found on this machine."""
-    roots = _site_packages()
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    docs = [f for r in roots for pattern in ("*.md", "*.rst", "METADATA", "*.txt") for f in r.rglob(pattern)]
-    mails = sorted((stdlib / "test" / "test_email" / "data").glob("msg_*.txt"))
-    code = [f for r in roots for f in r.rglob("*.py")]
-    data = [f for r in roots for f in r.rglob("*.json")]
-    for group in (docs, code, data):
-        rng.shuffle(group)
-    out: list[str] = []
-    quota = {"docs": limit // 2, "mails": len(mails), "code": limit // 4, "data": limit // 8}
-    for name, files in (("docs", docs), ("mails", mails), ("code", code), ("data", data)):
-        taken = 0
-        for path in files:
-            try:
-                text = path.read_text("utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            for piece in _chunks(text):
-                out.append(piece)
-                taken += 1
-                if taken >= quota[name]:
-                    break
-            if taken >= quota[name]:
-                break
-    return out + lookalikes(rng)
+def score_rows(rows: Sequence[Row], kind: str, engine: Engine, scorer: Scorer | None) -> Scored:
+    """Rule scores (the engine without a learned scorer) and learned scores, as the engine computes them."""
+    rules = [engine.detect(r.text, kind).score for r in rows]
+    ml = [float(scorer.score(r.text[: engine.max_chars], kind)) for r in rows] if scorer else None
+    return Scored(list(rows), rules, ml)
 
 
-def lookalikes(rng: random.Random) -> list[str]:
-    """Benign texts written to resemble injections: the cases the rules must leave alone."""
-    people = ["Dana", "Lee", "Priya", "Marco", "Sam", "Ines"]
-    topics = ["the Q3 budget", "the offsite", "the release notes", "invoice 4471", "the hiring plan"]
-    templates = [
-        "Hi {p},\n\nPlease forward this to the team before Friday. If anything about {t} is unclear, "
-        "send your questions to finance@example.com.\n\nThanks,\n{q}",
-        "URGENT: {t} needs sign-off today. Please ignore my previous email, the numbers in it were wrong. "
-        "The corrected file is attached.\n\n{q}",
-        "Ticket #{n}: Customer reports the export fails. IMPORTANT!! They need it for an audit tomorrow. "
-        "Steps: open Settings, click Export, choose CSV. Please escalate to the on-call engineer.",
-        "Prompt injection is an attack where text such as 'ignore previous instructions' is hidden in a web "
-        "page or e-mail so that an AI assistant reading it follows the attacker. Defences include separating "
-        "instructions from data and asking the user before sending e-mail.",
-        'Example request:\n{{"model": "gpt-4o", "messages": [{{"role": "system", "content": "You are a helpful '
-        'assistant."}}, {{"role": "user", "content": "Summarise {t}."}}]}}',
-        "To reset your password, click the link in this e-mail. If you did not request this, you can ignore "
-        "this message. Never share your password with anyone, including our staff.",
-        "Reminder from the admin team: the VPN certificate expires on Monday. Install the new one from the "
-        "intranet before then, otherwise remote access will stop working.",
-        "Our scanner flags tool descriptions that tell the model to 'not tell the user' or to read ~/.ssh; "
-        "this article explains each rule and how to test your own server.",
-        "Please keep this confidential until the announcement. {p} will send the agenda for {t} tomorrow; "
-        "reply to this thread if you cannot attend.",
-        "Note: the assistant feature in our app summarises {t}. Users can turn it off in Settings > AI.",
-    ]
-    out = []
-    for template in templates:
-        p, q = rng.sample(people, 2)
-        out.append(template.format(p=p, q=q, t=rng.choice(topics), n=rng.randint(1000, 9999)))
+def _flag_rate(flags: Sequence[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def choose(scored: Scored, budget: float) -> dict[str, object]:
+    """The kind's threshold (rules only) and the learned score's largest safe weight."""
+    benign = [i for i, r in enumerate(scored.rows) if r.label == 0]
+    positives = [i for i, r in enumerate(scored.rows) if r.label == 1]
+    threshold = max(FLOOR, calibrate([scored.rules[i] for i in benign], budget * MARGIN))
+    rule_flags = [scored.rules[i] >= threshold for i in range(len(scored.rows))]
+    out: dict[str, object] = {
+        "rows": len(scored.rows),
+        "benign": len(benign),
+        "injected": len(positives),
+        "threshold": threshold,
+        "rules_only": {
+            "fpr": round(_flag_rate([rule_flags[i] for i in benign]), 4),
+            "recall": round(_flag_rate([rule_flags[i] for i in positives]), 4),
+        },
+    }
+    if scored.ml is None:
+        return out
+    ml = scored.ml
+    groups = {
+        "real": [i for i in benign if scored.rows[i].real],
+        "synthetic": [i for i in benign if not scored.rows[i].real],
+    }
+    best: tuple[float, dict[str, object]] | None = None
+    for weight in WEIGHTS:
+        thresholds = Thresholds(ml_weight={"k": weight})
+        combined = [combine(scored.rules[i], ml[i], "k", thresholds) >= threshold for i in range(len(scored.rows))]
+        fprs = {name: _flag_rate([combined[i] for i in members]) for name, members in groups.items()}
+        extra = {
+            name: _flag_rate([combined[i] and not rule_flags[i] for i in members]) for name, members in groups.items()
+        }
+        if any(rate > budget * ML_SHARE for rate in extra.values()):
+            break  # more weight only flags more
+        best = (
+            weight,
+            {
+                "ml_weight": weight,
+                "ml_alone_flags_at": round(threshold / weight, 4),
+                "fpr": round(_flag_rate([combined[i] for i in benign]), 4),
+                "fpr_real_documents": round(fprs["real"], 4),
+                "fpr_synthetic": round(fprs["synthetic"], 4),
+                "fpr_added_real": round(extra["real"], 4),
+                "fpr_added_synthetic": round(extra["synthetic"], 4),
+                "recall": round(_flag_rate([combined[i] for i in positives]), 4),
+            },
+        )
+    out["combined"] = best[1] if best else {"ml_weight": 0.0, "note": "no weight keeps the FPR within budget"}
     return out
 
 
-def corpus(rng: random.Random, descriptions: int, outputs: int) -> dict[str, list[str]]:
-    return {"tool_description": docstrings(descriptions, rng), "tool_output": documents(outputs, rng)}
+def show(scored: Scored, kind: str, count: int, weight: float, threshold: float) -> None:
+    """The highest-scoring benign rows (combined score), on stderr."""
+    thresholds = Thresholds(ml_weight={kind: weight})
+    ranked = sorted(
+        (
+            (combine(r_score, scored.ml[i] if scored.ml else None, kind, thresholds), scored.rows[i])
+            for i, r_score in enumerate(scored.rules)
+            if scored.rows[i].label == 0
+        ),
+        key=lambda x: -x[0],
+    )
+    for value, row in ranked[:count]:
+        mark = "*" if value >= threshold else " "
+        print(f"{mark}{kind} {value:.4f} {row.source} {json.dumps(row.text[:160])}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--descriptions", type=int, default=6000, help="docstrings to collect")
-    parser.add_argument("--outputs", type=int, default=4000, help="document chunks to collect")
-    parser.add_argument("--write", action="store_true", help="write the thresholds to thresholds.yaml")
+    parser.add_argument("--data", type=Path, default=DATASET, help="the training set (its calib split is used)")
+    parser.add_argument("--write", action="store_true", help="write the thresholds and weights to thresholds.yaml")
     parser.add_argument("--show", type=int, default=0, help="list this many top-scoring benign texts per kind")
+    parser.add_argument("--no-ml", action="store_true", help="rules only (leave the learned weights at 0)")
+    parser.add_argument("--weights", type=Path, help="a learned weights file other than the packaged one")
     args = parser.parse_args(argv)
-    rng = random.Random(SEED)
+    if not args.data.exists():
+        print(f"error: {args.data} is missing; build it with tools/train_detector/build_dataset.py", file=sys.stderr)
+        return 2
     engine = Engine(builtin_rules(), thresholds=Thresholds())
-    chosen: dict[str, float] = {}
+    scorer = None if args.no_ml else learned_scorer()
+    if args.weights and not args.no_ml:
+        from mcpwarden.detect.ml.scorer import LinearScorer  # needs the ml extra
+
+        scorer = LinearScorer.from_file(args.weights)
+    if scorer is None and not args.no_ml:
+        print("error: the learned scorer does not load (install the ml extra) or pass --no-ml", file=sys.stderr)
+        return 2
+    thresholds: dict[str, float] = {}
+    weights: dict[str, float] = {}
     report: dict[str, object] = {}
-    for kind, texts in corpus(rng, args.descriptions, args.outputs).items():
-        results = [engine.detect(text, kind) for text in texts]
-        scores = [r.score for r in results]
-        threshold = max(FLOOR, calibrate(scores, BUDGETS[kind] * MARGIN))
-        chosen[kind] = threshold
-        flagged = sum(s >= threshold for s in scores)
-        report[kind] = {"texts": len(texts), "threshold": threshold, "flagged": flagged, "fpr": flagged / len(texts)}
+    for kind, budget in BUDGETS.items():
+        scored = score_rows(load_calib(args.data, kind), kind, engine, scorer)
+        found = choose(scored, budget)
+        thresholds[kind] = float(found["threshold"])  # type: ignore[arg-type]
+        combined = found.get("combined")
+        weights[kind] = float(combined["ml_weight"]) if isinstance(combined, dict) else 0.0
+        report[kind] = found
         if args.show:
-            ranked = sorted(zip(scores, texts, results, strict=True), key=lambda x: -x[0])[: args.show]
-            for score, text, result in ranked:
-                print(f"{kind} {score:.3f} {sorted(result.rule_ids)} {json.dumps(text[:160])}", file=sys.stderr)
+            show(scored, kind, args.show, weights[kind], thresholds[kind])
     for kind, base in SHARES.items():
-        chosen[kind] = chosen[base]
+        thresholds[kind], weights[kind] = thresholds[base], weights[base]
     print(json.dumps(report, indent=2))
     if args.write:
-        write(chosen)
+        write(thresholds, weights)
         print(f"wrote {THRESHOLDS}")
     return 0
 
 
-def write(chosen: dict[str, float]) -> None:
-    """Rewrite thresholds.yaml with the chosen values, keeping its ML weights."""
+def write(thresholds: dict[str, float], weights: dict[str, float]) -> None:
+    """Rewrite thresholds.yaml with the chosen thresholds and learned-score weights."""
     lines = [
         "# One flagging threshold per text kind: a text is flagged (the gateway blocks or redacts it) when its",
         "# score (detect/scoring.py) is at least the threshold of its kind. Written by bench/detect/calibrate.py",
-        "# from benign text collected on the machine (never the evaluation set): the lowest score at which at",
-        "# most half the kind's false-positive budget (tool_output 1%, tool_description 2%) is flagged.",
+        "# from the held-out calib split of the learned detector's training set (never the evaluation set): the",
+        "# lowest rule score at which at most three quarters of the kind's false-positive budget (tool_output 1%,",
+        "# tool_description 2%) is flagged, and never below 0.5.",
         "thresholds:",
-        *(f"  {kind}: {chosen[kind]}" for kind in sorted(chosen)),
-        "# Weight of the optional learned scorer's probability in the noisy-OR (detect/scoring.py combine).",
+        *(f"  {kind}: {thresholds[kind]}" for kind in sorted(thresholds)),
+        "# Weight of the optional learned scorer's probability in the noisy-OR (detect/scoring.py combine): the",
+        "# largest with which the combined score flags at most a quarter of the budget more benign texts than the",
+        "# rules alone, on real documents and on synthetic benign texts alike. The learned score alone flags at",
+        "# ml >= threshold / weight.",
         "ml_weight:",
-        *(f"  {kind}: 1.0" for kind in sorted(chosen)),
+        *(f"  {kind}: {weights[kind]}" for kind in sorted(weights)),
         "",
     ]
     THRESHOLDS.write_text("\n".join(lines), encoding="utf-8")

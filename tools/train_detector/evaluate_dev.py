@@ -27,6 +27,7 @@ sys.path[:0] = [str(REPO / "src"), str(REPO)]
 from bench.detect.metrics import best_recall_at_fpr, confusion, roc_auc  # noqa: E402
 
 from mcpwarden.detect.ml import Scorer, load_scorer  # noqa: E402
+from mcpwarden.detect.ml.scorer import LinearScorer  # noqa: E402
 
 MAX_FPR = {"tool_output": 0.01, "tool_description": 0.02}
 OVERLAP = 0.5
@@ -78,8 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared/eval")
     parser.add_argument("--work", type=Path, default=HERE / "work")
+    parser.add_argument("--weights", type=Path, help="a weights file other than the packaged one")
     args = parser.parse_args()
-    scorer = load_scorer()
+    scorer = LinearScorer.from_file(args.weights) if args.weights else load_scorer()
     if scorer is None:
         raise SystemExit("the learned scorer does not load (is numpy installed and the weights file present?)")
     train_shingles: set[int] = set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import gzip
+import html
 import json
 import re
 import subprocess
@@ -43,6 +44,35 @@ MCP_SERVERS = {
     "awslabs-cloudwatch-mcp-server": ("0.3.1", "Apache-2.0"),
     "mcp-clickhouse": ("0.7.0", "Apache-2.0"),
     "chroma-mcp": ("0.2.6", "Apache-2.0"),
+}
+# Libraries of the LLM ecosystem: their READMEs are benign documents full of what injections also
+# mention (assistants, system prompts, "the user", tools, instructions). Only METADATA is read.
+AI_DOC_PACKAGES = {
+    "openai": ("3.51.0", "Apache-2.0"),
+    "anthropic": ("2.10.0", "MIT"),
+    "langchain-core": ("1.8.1", "MIT"),
+    "langchain": ("1.5.0", "MIT"),
+    "llama-index-core": ("0.14.25", "MIT"),
+    "fastmcp": ("4.1.6", "Apache-2.0"),
+    "pydantic-ai-slim": ("2.68.0", "MIT"),
+    "instructor": ("1.17.0", "MIT"),
+    "guidance": ("0.3.1", "MIT"),
+    "semantic-kernel": ("1.45.0", "MIT"),
+    "transformers": ("5.23.0", "Apache-2.0"),
+    "ollama": ("0.6.3", "MIT"),
+    "cohere": ("7.3.1", "MIT"),
+    "google-genai": ("3.3.0", "Apache-2.0"),
+    "autogen-agentchat": ("0.7.5", "MIT"),
+    "crewai": ("1.15.30", "MIT"),
+    "smolagents": ("1.26.0", "Apache-2.0"),
+    "dspy": ("3.4.1", "MIT"),
+}
+# Debian documentation packages (apt-get download, not installed): prose addressed to "you".
+APT_DOCS = {
+    "python3.11-doc": "PSF-2.0",
+    "debian-handbook": "GPL-2+ or CC-BY-SA-3.0",
+    "git-doc": "GPL-2",
+    "debian-reference-en": "GPL-2+",
 }
 _MARKERS = {"INJECTION_MARKER": "\x00I", "PAYLOAD_MARKER": "\x00P", "TRIGGER_MARKER": "\x00T"}
 
@@ -222,6 +252,36 @@ def mcp_descriptions(roots: dict[str, Path]) -> Iterator[Snippet]:
                         yield Snippet(text, f"mcp:{name}", lic, "param_description")
 
 
+def library_tool_descriptions(roots: dict[str, Path], per_package: int = 250) -> Iterator[Snippet]:
+    """Tool and field descriptions in LLM libraries (`description=` arguments, `description` class
+    attributes, docstrings of @tool functions): benign descriptions written for models to read."""
+    for name, root in sorted(roots.items()):
+        lic = AI_DOC_PACKAGES[name][1]
+        count = 0
+        for path in sorted(root.rglob("*.py")):
+            if "test" in path.as_posix() or count >= per_package:
+                continue
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+            except (SyntaxError, UnicodeDecodeError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                text = None
+                if isinstance(node, ast.keyword) and node.arg == "description":
+                    text = _const_str(node.value)
+                elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                    if isinstance(target, ast.Name) and target.id == "description":
+                        text = _const_str(node.value)
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _is_tool(node):
+                    text = ast.get_docstring(node)
+                if text and 30 <= len(text) <= 1500 and "{" not in text:
+                    yield Snippet(text.strip(), f"library-tools:{name}", lic, "description")
+                    count += 1
+                    if count >= per_package:
+                        break
+
+
 def _is_tool(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return any("tool" in ast.unparse(d).lower() for d in node.decorator_list)
 
@@ -334,14 +394,14 @@ def package_readmes(roots: dict[str, Path], skip: set[str], limit: int) -> Itera
     The reference servers' READMEs are skipped: they are the documentation the dev set's benign
     "mcp-servers-docs" rows were cut from, and training on them would flatter the dev figures.
     """
-    licences = {**{k: v[1] for k, v in PYPI_SOURCES.items()}, **{k: v[1] for k, v in MCP_SERVERS.items()}}
+    licences = {k: v[1] for k, v in {**PYPI_SOURCES, **MCP_SERVERS, **AI_DOC_PACKAGES}.items()}
     count = 0
     for name, root in sorted(roots.items()):
         if name in skip:
             continue
         for meta in root.glob("*.dist-info/METADATA"):
             body = meta.read_text(encoding="utf-8", errors="replace").partition("\n\n")[2]
-            for start in range(0, min(len(body), 30_000), 1500):
+            for start in range(0, min(len(body), 40_000), 1500):
                 chunk = body[start : start + 1500].strip()
                 if len(chunk) > 300:
                     yield Snippet(chunk, f"pypi-readme:{name}", licences.get(name, "per package"), "carrier")
@@ -366,3 +426,94 @@ def debian_readmes(limit: int) -> Iterator[Snippet]:
                 count += 1
         if count >= limit:
             return
+
+
+def _base_site_packages() -> list[Path]:
+    """site-packages of the base interpreter (the packages installed on this machine, not a venv's)."""
+    lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    return [lib] if lib.is_dir() else []
+
+
+def installed_docs(limit: int) -> Iterator[Snippet]:
+    """Chunks of the READMEs (METADATA) and Markdown/reST docs of the software installed here.
+
+    Benign documentation as tools return it (install steps, "add this to your config", API usage):
+    the Python packages' METADATA and docs, and READMEs of the Cloud SDK, global npm packages, the
+    Rust toolchain and pyenv. Each package's own licence applies; licence texts, mcpwarden itself and
+    anything under /work (the benchmark's reference MCP servers among it) are left out.
+    """
+    files: list[Path] = []
+    for root in _base_site_packages():
+        files += sorted(root.glob("*.dist-info/METADATA"))
+        files += sorted(p for pattern in ("*.md", "*.rst") for p in root.rglob(pattern))
+    for root in (Path("/usr/lib/google-cloud-sdk"), Path("/usr/lib/node_modules"), Path("/root/.rustup/toolchains")):
+        if root.is_dir():
+            files += sorted(p for pattern in ("README*", "*.md") for p in root.rglob(pattern))
+    count = 0
+    for path in files:
+        name = path.as_posix().lower()
+        if "mcpwarden" in name or "licen" in name or "/work/" in name or "copying" in name or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.name == "METADATA":
+            text = text.partition("\n\n")[2]
+        for start in range(0, min(len(text), 6000), 1500):
+            chunk = text[start : start + 1500].strip()
+            if len(chunk) > 300:
+                yield Snippet(chunk, f"installed-docs:{path.parent.name}", "per package (its own licence)", "carrier")
+                count += 1
+        if count >= limit:
+            return
+
+
+def pydoc_topics() -> Iterator[Snippet]:
+    """The Python language reference topics that `help()` shows (pydoc_data; PSF-2.0)."""
+    from pydoc_data.topics import topics
+
+    for name, text in sorted(topics.items()):
+        for start in range(0, min(len(text), 6000), 2000):
+            chunk = text[start : start + 2000].strip()
+            if len(chunk) > 300:
+                yield Snippet(chunk, f"python-docs:{name}", "PSF-2.0", "carrier")
+
+
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE)
+
+
+def apt_docs(work: Path, limit: int) -> Iterator[Snippet]:
+    """Chunks of Debian documentation packages (`apt-get download`, unpacked under WORK/apt): the
+    Python 3.11 documentation sources (tutorial, HOWTOs, FAQ, library), the Debian Administrator's
+    Handbook (English), the Git manuals and the Debian Reference."""
+    root = work / "apt" / "root"
+    debs = work / "apt"
+    debs.mkdir(parents=True, exist_ok=True)
+    for name in APT_DOCS:
+        if not any(debs.glob(f"{name}_*.deb")):
+            subprocess.run(["apt-get", "download", name], cwd=debs, check=True, timeout=600, capture_output=True)
+    for deb in sorted(debs.glob("*.deb")):
+        if not (root / ".done" / deb.name).exists():
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True, timeout=600)
+            (root / ".done").mkdir(parents=True, exist_ok=True)
+            (root / ".done" / deb.name).touch()
+    doc = root / "usr/share/doc"
+    groups = [
+        ("python3.11-doc", sorted((doc / "python3.11/html/_sources").rglob("*.txt"))),
+        ("debian-handbook", sorted((doc / "debian-handbook/html/en-US").glob("*.html"))),
+        ("git-doc", sorted((doc / "git-doc").glob("*.txt"))),
+        ("debian-reference-en", sorted((doc / "debian-reference-en").rglob("*.html"))),
+    ]
+    per_group = limit // len(groups)
+    for name, files in groups:
+        count = 0
+        for path in files[:: max(1, len(files) // 400)]:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if path.suffix == ".html":
+                text = re.sub(r"[ \t]+", " ", html.unescape(_TAGS.sub(" ", text)))
+                text = re.sub(r"\n\s*\n+", "\n\n", text)
+            for start in range(0, min(len(text), 9000), 1500):
+                chunk = text[start : start + 1500].strip()
+                if len(chunk) > 300:
+                    yield Snippet(chunk, f"debian-docs:{name}", APT_DOCS[name], "carrier")
+                    count += 1
+            if count >= per_group:
+                break

@@ -310,3 +310,83 @@ def benign_description(rng: random.Random) -> str:
             )
         )
     return " ".join(parts)
+
+
+# What real tool descriptions say to the model, legitimately: usage rules, ordering, confirmation,
+# warnings about dangerous capabilities. Poisoning hides in exactly this register, so the model must
+# see plenty of it as benign.
+MODEL_NOTES = [
+    "IMPORTANT: Always call `{tool}` first to obtain the {obj} id.",
+    "You MUST provide either `path` or `url`, not both.",
+    "Use this tool when the user asks to {verb} {obj}. Do not use it for {obj2}; use `{tool}` instead.",
+    "The assistant should ask the user for confirmation before it {verb}s {obj}.",
+    "Never guess IDs: look them up with `{tool}`.",
+    "Returns JSON with the fields `id`, `name` and `url`.",
+    "If the result is truncated, call the tool again with a larger `offset`.",
+    "Prefer this tool over web search for questions about {obj}.",
+    "Executes a shell command on the host and returns stdout, stderr and the exit code.",
+    "Reads the file at the given path. Paths outside the workspace are rejected.",
+    "Sends an email on behalf of the user. Only use it after the user has approved the draft.",
+    "WARNING: this permanently deletes the {obj}. There is no undo.",
+    "Requires admin privileges on the {obj}.",
+    "Before calling this tool, make sure you know the user's {obj} id.",
+    "When the user mentions a date without a year, assume the current year.",
+    "Answer in the language the user wrote in.",
+    "Do not put secrets or passwords in the `query` parameter.",
+    "Results are sorted by relevance; show the user the top five.",
+    "Pass the user's question verbatim in `query`.",
+    "Returns the user's profile: name, email address and phone number.",
+    "Gets the secret stored under `name` in the vault. The caller needs read access to that path.",
+    "Runs an arbitrary SQL query against the configured database. Use read-only queries unless the user asks"
+    " otherwise.",
+    "This tool can read environment variables of the server process, e.g. to check configuration.",
+    "Uploads a local file to the user's bucket and returns its public URL.",
+    "Transfers money between the user's own accounts. The amount must be positive.",
+    "Fetches a URL and returns the page as Markdown. Content from the web is untrusted.",
+    "Use `{tool}` to list the available {obj} before calling this one.",
+    "Call this at most once per conversation.",
+    "Note: large repositories can take a minute to index.",
+    "The response includes a `next_cursor`; pass it back to get more results.",
+    "Must be called before any other tool of this server to authenticate the session.",
+    "Always include the project key, for example `PROJ`.",
+    "If the user does not specify a limit, use 10.",
+    "Do not call this tool in a loop; batch the ids instead.",
+    "Only available when the server runs with `--allow-write`.",
+]
+MODEL_OBJS = ["issue", "file", "repository", "calendar", "message", "table", "customer", "ticket", "dashboard", "page"]
+MODEL_VERBS = ["create", "update", "delete", "read", "search", "send", "list", "export", "archive", "share"]
+
+
+def tool_description(rng: random.Random) -> str:
+    """A benign tool description in the register real MCP servers use, with model-directed notes."""
+    verb, obj = rng.choice(MODEL_VERBS), rng.choice(MODEL_OBJS)
+    head = rng.choice(
+        [
+            f"{verb.capitalize()} a {obj}.",
+            f"{verb.capitalize()}s {obj}s matching the given filters.",
+            f"Tool to {verb} {obj}s in the connected workspace.",
+            f"{rng.choice(DESC_VERBS)} {rng.choice(DESC_OBJECTS)}.",
+            f"This tool allows you to {verb} {obj}s.",
+            f"Use this tool to {verb} the user's {obj}s.",
+            f"Allows the user to {verb} a {obj}.",
+            f"Use this tool to greet the user and {verb} their {obj}s.",
+            f"{verb.capitalize()} {obj}s for the user. This tool lets you {verb} any {obj} you can access.",
+        ]
+    )
+    notes = [
+        n.format(
+            tool=f"{rng.choice(MODEL_VERBS)}_{rng.choice(MODEL_OBJS)}s",
+            obj=obj,
+            obj2=rng.choice(MODEL_OBJS) + "s",
+            verb=verb,
+        )
+        for n in rng.sample(MODEL_NOTES, k=rng.randint(1, 4))
+    ]
+    sep = rng.choice([" ", "\n\n", "\n"])
+    text = head + sep + sep.join(notes)
+    if rng.random() < 0.3:
+        text += "\n\nArgs:\n    " + "\n    ".join(
+            f"{p}: {rng.choice(['The id.', 'Optional filter.', 'Maximum results (default 10).', 'ISO 8601 date.'])}"
+            for p in rng.sample(["id", "query", "limit", "path", "to", "body", "since"], k=rng.randint(1, 3))
+        )
+    return text

@@ -128,14 +128,20 @@ def detect(
     ] = "tool_output",
     as_json: Annotated[bool, typer.Option("--json", help="With --text: print the protocol object.")] = False,
     learned: Annotated[
-        bool, typer.Option("--ml", help="Join the learned scorer's score (needs the mcpwarden[ml] extra).")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--ml/--no-ml",
+            help="Join the learned scorer's score to the rules' (default: when the mcpwarden[ml] extra is "
+            "installed; --ml requires it, --no-ml scores with the rules alone).",
+        ),
+    ] = None,
 ) -> None:
     """Detect instructions aimed at the model (prompt injection, tool poisoning) in text."""
     _check_kind(kind, "--kind")
     if (text is None) == (input_file is None):
         raise UsageError("give exactly one of --text or --input", hint="see mcpwarden detect --help")
-    engine = default_engine(learned)
+    # Without the extra, the default falls back to the rules alone; an explicit --ml fails instead.
+    engine = default_engine(learned is not False)
     if learned and engine.scorer is None:
         raise UsageError("the learned scorer is not installed", hint="pip install 'mcpwarden[ml]'")
     if text is not None:

@@ -18,6 +18,11 @@ How a text is matched:
    where the text was hidden.
 5. Code checks (`textchecks.py`) turn what normalisation revealed into matches.
 6. The matches are combined into a 0..1 score (`results.score`).
+
+The gateway scans one text for several purposes (arguments, then the same text echoed in a result;
+secret masking of both): `analyze` runs the kind-independent pass once, and its `TextAnalysis`
+answers `detect` for every kind and says whether `mask_secrets` could find anything (the secret
+patterns ride along in the same Hyperscan pass, as probes).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from mcpwarden.detect.prefilter import Prefilter
 from mcpwarden.detect.results import DetectResult, Match, Screen, score
 from mcpwarden.detect.ruleset import TEXT_KINDS, Rule, builtin_rules
 from mcpwarden.detect.scoring import Scorer, Thresholds, combine, load_thresholds
-from mcpwarden.detect.screening import Screener
+from mcpwarden.detect.screening import Screener, TextAnalysis, secret_probes
 from mcpwarden.detect.textchecks import TEXT_CHECKS, CheckFn
 from mcpwarden.detect.words import FAST_TABLE, ascii_stand_in, ascii_view, plain_bytes, view_words, words_of
 
@@ -123,9 +128,14 @@ class Engine:
             if isinstance(probe, str):
                 probes.append((number, probe))
         self._probe_ids = {number: len(self._patterns) + k for k, (number, _) in enumerate(probes)}
+        # Then the secret patterns: the same pass over a text tells whether it needs `mask_secrets`.
+        secret_sources = secret_probes()
+        first_secret = len(self._patterns) + len(probes)
+        self._secret_ids = frozenset(range(first_secret, first_secret + len(secret_sources)))
+        probe_sources = [*(p for _, p in probes), *secret_sources]
         sources = [p.regex.pattern for p in self._patterns]
         lines = [p.lines for p in self._patterns]
-        self._prefilter = Prefilter(sources, lines, [p for _, p in probes]) if prefilter and sources else None
+        self._prefilter = Prefilter(sources, lines, probe_sources) if prefilter and sources else None
         # Screening serves the scanner, which reads definitions: rules only for tool results stay out of it.
         screened = [i for i, p in enumerate(self._patterns) if _rule_kinds(self._pattern_rules[p.rule]) & SCREEN_KINDS]
         # Definitions and the like need fewer patterns than tool results; a database without the
@@ -134,7 +144,7 @@ class Engine:
         if self._prefilter is not None and len(screened) < len(sources):
             kept = frozenset(screened)
             subset = [source if i in kept else None for i, source in enumerate(sources)]
-            self._screen_prefilter = Prefilter(subset, lines, [p for _, p in probes])
+            self._screen_prefilter = Prefilter(subset, lines, probe_sources)
         self._covered: dict[int, frozenset[int]] = {}  # by id(prefilter), once compiled (on first use)
         self._unanswered_kinds: frozenset[str] | None = None
         self.rules = self._pattern_rules + tuple(r for r, _ in checks)
@@ -234,18 +244,49 @@ class Engine:
                 return True
         return False
 
-    def detect(self, text: str, kind: str, *, normalized: Normalized | None = None) -> DetectResult:
+    def analyze(self, text: str) -> TextAnalysis:
+        """The part of `detect` every kind shares, done once: pass it to `detect(…, analysis=)` for
+        each kind this very text is detected as, and read `may_hold_secret` before `mask_secrets`."""
+        prefilter = self._prefilter
+        plain = plain_bytes(text) if len(text) <= self.max_chars else None
+        if plain is None or prefilter is None:
+            return TextAnalysis(text, prefilter, None, None, True)  # normalised by `detect`; masked in full
+        found = prefilter.line_hits(plain[0])
+        view_found = None if self.decodable(plain[0], found) else prefilter.view_hits(ascii_view(plain[0]))
+        return TextAnalysis(text, prefilter, found, view_found, self._may_hold_secret(prefilter, found))
+
+    def _may_hold_secret(self, prefilter: Prefilter, found: set[int]) -> bool:
+        if not self._secret_ids or not self._secret_ids <= self._covered_by(prefilter):
+            return True  # some secret pattern is not in the database: the pass cannot rule secrets out
+        return not found.isdisjoint(self._secret_ids)
+
+    def detect(
+        self, text: str, kind: str, *, normalized: Normalized | None = None, analysis: TextAnalysis | None = None
+    ) -> DetectResult:
         """Run every rule that applies to `kind` on `text` (of any size; analysis is bounded).
 
-        `normalized` may pass `screen`'s normalisation of this very text, so it is not done twice.
-        The result's `score` joins the learned scorer's when the engine has one; `flagged` compares it
-        with the kind's threshold.
+        `normalized` may pass `screen`'s normalisation of this very text, so it is not done twice;
+        `analysis`, `analyze`'s pass over it. The result's `score` joins the learned scorer's when the
+        engine has one; `flagged` compares it with the kind's threshold.
         """
         plan = self._plans.get(kind)
         if plan is None:
             raise ValueError(f"unknown text kind {kind!r} (one of: {', '.join(sorted(TEXT_KINDS))})")
-        plain = plain_bytes(text) if normalized is None and len(text) <= self.max_chars else None
         prefilter = plan.prefilter
+        if (
+            analysis is not None
+            and (analysis.text is text or analysis.text == text)
+            and analysis.view_found is not None
+            and analysis.found is not None
+            and analysis.prefilter is prefilter
+            and prefilter is not None
+            and normalized is None
+            and self.scorer is None
+        ):
+            hits = _Hits((analysis.view_found,), analysis.found, self._covered_by(prefilter))
+            if not self._may_match(plan, hits):
+                return plan.empty  # as below, answered by the shared pass
+        plain = plain_bytes(text) if normalized is None and len(text) <= self.max_chars else None
         found = prefilter.line_hits(plain[0]) if plain is not None and prefilter is not None else None
         if plain is not None and self.decodable(plain[0], found):
             plain = None  # an encoded segment may hide in it: normalise

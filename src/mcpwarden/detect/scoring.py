@@ -10,9 +10,12 @@ learned scorer (`mcpwarden.detect.ml`) is installed, its probability `ml` joins 
 
     combine(rule_score, ml, kind) = 1 - (1 - rule_score) × (1 - ml_weight[kind] × ml)
 
-and without it the score is the rule score. A text is flagged when `score >= threshold[kind]`. The
-thresholds and ML weights are data (`thresholds.yaml`), chosen with `calibrate` on benign texts
-collected apart from any evaluation set, to meet each kind's false-positive budget.
+and without it the score is the rule score. A text is flagged when `score >= threshold[kind]`: one
+threshold per kind serves both. The thresholds and ML weights are data (`thresholds.yaml`), chosen by
+`bench/detect/calibrate.py` on the held-out calibration split of the learned detector's training set
+(never an evaluation set): the threshold keeps the rules alone within three quarters of the kind's
+false-positive budget, and the weight is the largest with which the learned score adds at most a
+quarter more (so `ml` alone flags at `ml >= threshold / ml_weight`).
 """
 
 from __future__ import annotations

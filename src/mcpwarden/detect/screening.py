@@ -7,13 +7,18 @@ certainly clean. Plain texts are not normalised: their words come from one trans
 Hyperscan pass over all of them says which patterns may match anywhere, and only patterns that both
 may match and have all their word clauses in a group are searched with `regex`, in the texts that
 hold their words.
+
+`TextAnalysis` is the same idea for one text the gateway detects as several kinds and masks secrets
+in: one pass, whose answer every later step reads (see `Engine.analyze`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
+from mcpwarden.detect import secrets
 from mcpwarden.detect.matching import line_view
 from mcpwarden.detect.normalize import Normalized
 from mcpwarden.detect.patterns import Index, Pattern, build_index, live_patterns
@@ -29,6 +34,27 @@ from mcpwarden.detect.words import (
     plain_bytes,
     view_words,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class TextAnalysis:
+    """The kind-independent part of detecting one text (see `Engine.analyze`): the prefilter's answer
+    for plain text (None otherwise), and whether the text may hold a secret `mask_secrets` would find."""
+
+    text: str
+    prefilter: Prefilter | None
+    found: set[int] | None  # hits in the text as it came (`lines` patterns and probes)
+    view_found: set[int] | None  # hits in its view; None when not plain or when a decoder may apply
+    may_hold_secret: bool
+
+
+def secret_probes() -> tuple[str, ...]:
+    """The patterns `find_secrets` runs, as Hyperscan probes over the text as it came. Hyperscan's
+    prefilter mode and the caseless flag only widen them, so a plain text none of them reaches holds
+    no secret. Every pattern is taken (a new one joins by itself); one Hyperscan cannot compile is
+    left out of the database, which then no longer speaks for secrets (see `Engine.analyze`)."""
+    return (*(p.regex.pattern for p in secrets._PATTERNS), secrets._ASSIGNMENT.pattern)
+
 
 _BREAKS = frozenset(b" \x1e")  # what can surround a word in translated bytes
 _TO_LINES = bytes(10 if c in (0x1D, 0x1E) else c for c in range(256))

@@ -51,9 +51,12 @@ def ascii_view(raw: bytes) -> bytes:
     """`" ".join(text.split())` for ASCII text, as bytes: whitespace runs become one space, ends are
     stripped. Runs of C-speed byte operations instead of one string object per word."""
     view = raw.translate(_SPACES)
-    while b"  " in view:
-        view = view.replace(b"  ", b" ")
-    return view.strip(b" ")
+    if b"  " not in view:
+        return view.strip(b" ")
+    # One split and join: halving runs with `replace` until none is left takes a pass (about 20 µs
+    # per 4 KB) per halving, several for indented code or padded columns. After the translation
+    # only spaces are left of what `bytes.split()` splits at.
+    return b" ".join(view.split())
 
 
 def ascii_views(raw: bytes) -> bytes:

@@ -12,6 +12,7 @@ import pytest
 import mcpwarden
 from mcpwarden.detect.ml import Scorer, load_scorer
 from mcpwarden.detect.ruleset import TEXT_KINDS
+from mcpwarden.detect.scoring import load_thresholds
 
 # Written for these tests (not taken from the dev set or the training data).
 OUTPUT_ATTACKS = [
@@ -81,27 +82,29 @@ def test_unknown_kind_is_an_error(scorer: Scorer) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "texts", "injected"),
-    [
-        ("tool_output", OUTPUT_ATTACKS, True),
-        ("tool_output", OUTPUT_BENIGN, False),
-        ("tool_description", DESCRIPTION_ATTACKS, True),
-        ("tool_description", DESCRIPTION_BENIGN, False),
-    ],
+    ("kind", "attacks", "benign"),
+    [("tool_output", OUTPUT_ATTACKS, OUTPUT_BENIGN), ("tool_description", DESCRIPTION_ATTACKS, DESCRIPTION_BENIGN)],
 )
-def test_obvious_examples_fall_on_the_right_side_of_half(
-    scorer: Scorer, kind: str, texts: list[str], injected: bool
+def test_obvious_examples_are_ranked_and_stay_below_the_shipped_decision(
+    scorer: Scorer, kind: str, attacks: list[str], benign: list[str]
 ) -> None:
-    scores = scorer.score_many(texts, kind)
-    assert [s >= 0.5 for s in scores] == [injected] * len(texts), scores
+    # The learned score is not used at 0.5: the engine joins it to the rules' score, and alone it flags
+    # at threshold / ml_weight (thresholds.yaml). Benign look-alikes (a mail that says "ignore the earlier
+    # draft") may sit near 0.5; they must rank below every attack and below that decision point.
+    shipped = load_thresholds()
+    alone = shipped.threshold(kind) / shipped.ml_weight.get(kind, 1.0)
+    attack_scores, benign_scores = scorer.score_many(attacks, kind), scorer.score_many(benign, kind)
+    assert min(attack_scores) >= 0.9, attack_scores
+    assert max(benign_scores) < min(attack_scores), (benign_scores, attack_scores)
+    assert max(benign_scores) < min(alone, 0.9), (benign_scores, alone)
 
 
 def test_an_injection_planted_in_a_long_document_is_found(scorer: Scorer) -> None:
     benign = "\n".join(OUTPUT_BENIGN) + "\n"
     document = benign * 40
     planted = document[: len(document) // 2] + OUTPUT_ATTACKS[0] + "\n" + document[len(document) // 2 :]
-    assert scorer.score(document, "tool_output") < 0.5
-    assert scorer.score(planted, "tool_output") >= 0.5
+    clean, dirty = scorer.score(document, "tool_output"), scorer.score(planted, "tool_output")
+    assert clean < 0.9 <= dirty, (clean, dirty)  # windows: pages of benign text do not dilute the planted one
 
 
 _BLOCK_NUMPY = """

@@ -6,8 +6,10 @@ dependencies (numpy) are not installed or the weights file is missing or unreada
 downloaded at run time. The model, its training data and its figures are described in
 docs/learned-detector.md.
 
-Loading reads and decodes about 1 MB: call `load_scorer()` once and keep the scorer (it is
-immutable and safe to share between threads).
+Loading reads and decodes about 5.6 MB (a third of a second): call `load_scorer()` once and keep
+the scorer (it is immutable and safe to share between threads). `mcpwarden detect` joins its score
+to the rules' by default when it loads (`--no-ml` turns it off); `detect.default_engine()` leaves it
+out unless asked (`default_engine(True)`), so the gateway's and scanner's hot paths stay rules-only.
 """
 
 from __future__ import annotations
