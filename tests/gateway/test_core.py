@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,10 +14,12 @@ from typing import Any
 import anyio
 import pytest
 
+from mcpwarden.detect import default_engine
 from mcpwarden.gateway.audit import open_audit_sink
 from mcpwarden.gateway.config import GatewayConfig, Mode
 from mcpwarden.gateway.core import LOCAL_PRINCIPAL, Gateway
 from mcpwarden.gateway.deps import GatewayDeps
+from mcpwarden.gateway.interceptors.scanning import ResultScanning
 from mcpwarden.gateway.jsonrpc import AUDIT_FAILED, Message, parse_client_payload
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.testing import MemoryAuditSink
@@ -94,3 +97,37 @@ async def test_monitor_mode_records_but_forwards_unchanged() -> None:
     assert "mcpwarden refused" not in json.dumps(refused)  # the upstream itself answered
     decisions = [[v.decision for v in call.verdicts] for call in sink.calls]
     assert decisions == [["modify"], ["deny"]]
+
+
+async def test_calls_wait_for_the_detection_engine_which_loads_while_the_gateway_already_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release, prepared = threading.Event(), threading.Event()
+    engine = default_engine()
+
+    def slow_prepare() -> None:  # as compiling the databases the first time: seconds, in a thread
+        release.wait(20)
+        prepared.set()
+
+    monkeypatch.setattr(engine, "prepare", slow_prepare)
+    gateway = Gateway(GatewayConfig(upstreams=(SPEC,)), GatewayDeps(), interceptors=[ResultScanning(engine=engine)])
+    replies: list[dict[str, Any]] = []
+    answered = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        with anyio.fail_after(20):
+            await tg.start(gateway.run)  # serving although the engine is not ready
+            await gateway.pool.wait_ready(20)
+        session, _ = gateway.open_session(LOCAL_PRINCIPAL, _message("initialize", {"protocolVersion": "2025-06-18"}))
+
+        async def call() -> None:
+            replies.append(await _call(gateway, session, "fx__echo", {"text": "hello there"}))
+            answered.set()
+
+        tg.start_soon(call)
+        await anyio.sleep(0.3)
+        assert replies == [] and not prepared.is_set()  # the call waits for the engine
+        release.set()
+        with anyio.fail_after(20):
+            await answered.wait()
+        tg.cancel_scope.cancel()
+    assert prepared.is_set() and replies[0]["result"]["content"][0]["text"] == "hello there"

@@ -135,6 +135,23 @@ def _approval_id(text: str) -> str:
     return text.split("[approval.", 1)[1].split("]", 1)[0]
 
 
+def _answer_records(db: Path, approval_id: str) -> list[Any]:
+    """The audit trail's `approval` events about one approval (how, by whom and why it was answered)."""
+    records = SqliteAuditLog(db, redact=str).records()
+    return [r for r in records if r.event == "approval" and r.detail.startswith(f"approval {approval_id} ")]
+
+
+def _assert_answer_recorded(db: Path, approval_id: str, call: Any, approve: bool, reason: str) -> None:
+    (answer,) = _answer_records(db, approval_id)
+    assert (answer.principal, answer.session, answer.call_id) == ("local", call.session, call.call_id)
+    assert (answer.upstream, answer.tool) == ("fx", "read_file")
+    assert answer.decision == ("allow" if approve else "deny") and answer.outcome == (
+        "approved" if approve else "denied"
+    )
+    assert answer.detail == f"approval {approval_id} via elicitation: {reason}"
+    assert answer.seq < call.seq  # the answer is in the chain before the call it decided
+
+
 ANSWERS = [
     ("approve", _accept(True, "ticket OPS-7"), True, "approved by local via elicitation: ticket OPS-7"),
     ("decline", types.ElicitResult(action="decline"), False, "denied by local via elicitation: declined"),
@@ -171,18 +188,27 @@ async def test_http_client_is_asked_through_elicitation(
         assert any(a.decision_reason == "ticket OPS-7" for a in decided)
         record = _call_record(gw.db, decided[-1].id)
         assert record.outcome == "ok" and record.principal == "local"
+        assert record.decision == "allow"  # where the call ended up; the ask and its answer stay in the verdicts
+        assert [(v.source, v.decision) for v in record.verdicts if v.decision != "allow" or v.source == "approval"] == [
+            ("authz", "ask"),
+            ("approval", "allow"),
+        ]
         assert any(v.source == "approval" and v.decision == "allow" and fragment in v.message for v in record.verdicts)
+        _assert_answer_recorded(gw.db, decided[-1].id, record, True, "ticket OPS-7")
         return
     assert result.is_error and fragment in text and "human-reads" in text
     approval_id = _approval_id(text)
     (queued,) = [a for a in await _approvals(gw.db) if a.id == approval_id]
     record = _call_record(gw.db, approval_id)
     assert record.decision == "deny" and record.principal == "local"
+    assert [v.decision for v in record.verdicts if v.source in ("authz", "approval")] == ["ask", "deny"]
     if label == "silent":
         assert queued.status == "expired" and elapsed >= TIMEOUT_S and human.cancelled
+        assert not _answer_records(gw.db, approval_id)  # nobody answered
     else:
         assert queued.status == "denied" and queued.decided_by == "local via elicitation"
         assert elapsed < TIMEOUT_S  # the answer decided: nothing waited for the timeout
+        _assert_answer_recorded(gw.db, approval_id, record, False, queued.decision_reason or "")
 
 
 async def test_client_without_the_capability_is_not_asked_and_the_queue_decides(gw: Gw) -> None:
@@ -221,6 +247,7 @@ async def test_queue_answer_first_wins_and_the_client_request_is_cancelled(gw: G
         result = await client.call_tool("fx__read_file", {"path": "/srv/freeze"})
     assert result.is_error and "denied by dana: not during the freeze" in _text(result)
     assert human.cancelled
+    assert not _answer_records(gw.db, _approval_id(_text(result)))  # the client's answer came too late to count
 
 
 async def test_an_answer_from_another_session_is_ignored(gw: Gw) -> None:
@@ -309,6 +336,8 @@ async def test_stdio_client_is_asked_through_elicitation(tmp_path: Path) -> None
     for (label, _, passes, fragment), result, approval in zip(STDIO_ANSWERS, results, queued, strict=True):
         record = _call_record(db, approval.id)
         assert any(v.source == "approval" and fragment in v.message for v in record.verdicts), label
+        assert record.decision == ("allow" if passes else "deny"), label
+        assert len(_answer_records(db, approval.id)) == (0 if label == "silent" else 1), label
         if passes:
             assert not result.is_error and _text(result) == f"contents of /srv/{label}"
             assert approval.status == "approved" and approval.decided_by == "local via elicitation"

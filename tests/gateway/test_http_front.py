@@ -258,6 +258,7 @@ async def test_upstream_dying_mid_call_gives_error_and_restarts(gateway_url: str
     async with httpx2.AsyncClient(base_url=gateway_url) as http:
         health = (await http.get("/healthz")).json()
     assert health["upstreams"]["other"]["restarts"] >= 1
+    assert health["detection"] == "ready"  # a call went through: the engine's databases were loaded
 
 
 async def test_metrics_count_calls_and_denials(gateway_url: str) -> None:

@@ -23,3 +23,14 @@ def test_masker_returns_the_same_object_for_clean_text_even_when_remembered() ->
     assert TOKEN not in masker(secret) and masker(secret) == masker("".join(["key ", TOKEN]))
     masker("third text to evict the oldest")
     assert masker(first) is first
+
+
+def test_a_text_remembered_clean_is_returned_as_is_but_never_unmasks_a_known_secret() -> None:
+    masker = SecretMasker(size=4)
+    clean = "a plain sentence proven clean elsewhere"
+    masker.remember_clean(clean)
+    assert masker(clean) is clean
+    secret = f"key {TOKEN}"
+    masked = masker(secret)
+    masker.remember_clean(secret)  # a wrong claim about a text it already masked changes nothing
+    assert masker(secret) == masked and TOKEN not in masked

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from mcpwarden.errors import ConfigError
 from mcpwarden.gateway.config import GatewayConfig
-from mcpwarden.gateway.pipeline import SLOTS, InterceptorContext, Pipeline, check_interceptor, default_interceptors
+from mcpwarden.gateway.pipeline import (
+    SLOTS,
+    DefinitionKey,
+    InterceptorContext,
+    Pipeline,
+    check_interceptor,
+    default_interceptors,
+)
 from mcpwarden.gateway.testing import StaticCatalog, make_call
-from mcpwarden.types import ToolCall, Verdict
+from mcpwarden.types import Principal, ToolCall, ToolDef, Verdict
 
 pytestmark = pytest.mark.anyio
 
@@ -158,6 +166,9 @@ def test_default_chain_follows_the_design_order() -> None:
         ({"nonsense": {}}, "interceptors.nonsense: unknown interceptor"),
         ({"scanning": {"enabled": "yes"}}, "interceptors.scanning.enabled"),
         ({"scanning": {"tool_output": "shred"}}, "interceptors.scanning.tool_output"),
+        ({"scanning": {"descriptions": "shred"}}, "interceptors.scanning.descriptions: must be one of hide"),
+        ({"scanning": {"description_severity": "dire"}}, "interceptors.scanning.description_severity"),
+        ({"descriptions": {"descriptions": "warn"}}, "interceptors.descriptions.descriptions: description scanning"),
         ({"constraints": {"tools": {"t": {"a": {"pattern": "("}}}}}, "interceptors.constraints.tools.t.a.pattern"),
     ],
 )
@@ -167,6 +178,64 @@ def test_chain_config_errors_name_the_key(interceptors: dict[str, Any], fragment
     assert fragment in caught.value.one_line()
 
 
-def test_disabled_interceptor_is_left_out() -> None:
-    chain = default_interceptors(_config({"scanning": {"enabled": False}}), InterceptorContext(StaticCatalog()))
-    assert [i.name for i in chain] == [slot for slot in SLOTS if slot != "scanning"]
+@pytest.mark.parametrize(
+    ("interceptors", "left_out"),
+    [
+        ({"scanning": {"enabled": False}}, {"scanning", "descriptions"}),  # description scanning is set there
+        ({"scanning": {"descriptions": "off"}}, {"descriptions"}),
+        ({"descriptions": {"enabled": False}}, {"descriptions"}),
+        ({"authz": {"enabled": False}}, {"authz"}),
+    ],
+)
+def test_disabled_interceptor_is_left_out(interceptors: dict[str, Any], left_out: set[str]) -> None:
+    chain = default_interceptors(_config(interceptors), InterceptorContext(StaticCatalog()))
+    assert [i.name for i in chain] == [slot for slot in SLOTS if slot not in left_out]
+
+
+class Auditor(Fixed):
+    """A listing filter and auditor: hides `hidden`, notes every definition, or fails when told to."""
+
+    def __init__(self, name: str, hidden: set[str], *, fail: bool = False) -> None:
+        super().__init__(name)
+        self.hidden = hidden
+        self.fail = fail
+
+    async def hide(self, definitions: Sequence[ToolDef], principal: Principal) -> set[DefinitionKey]:
+        return {(d.server, d.kind, d.name) for d in definitions if d.name in self.hidden}
+
+    async def listing_verdicts(self, definitions: Sequence[ToolDef]) -> list[Verdict]:
+        if self.fail:
+            raise RuntimeError("rules did not load")
+        return [Verdict("allow", source=self.name, reasons=("MW300",), message=d.name) for d in definitions]
+
+
+LISTED = [ToolDef("fx", "tool", name, {"name": name}) for name in ("echo", "poisoned")]
+
+
+@pytest.mark.parametrize(
+    ("mode", "fail", "hidden", "notes"),
+    [
+        ("enforce", False, {"poisoned"}, ["echo", "poisoned"]),
+        ("monitor", False, set(), ["echo", "poisoned"]),  # reviewed, nothing hidden
+        ("enforce", True, {"echo", "poisoned"}, [""]),  # an auditor that fails hides the listing (fail closed)
+        ("monitor", True, set(), [""]),
+    ],
+)
+async def test_listing_review(mode: str, fail: bool, hidden: set[str], notes: list[str]) -> None:
+    pipeline = Pipeline(
+        [Auditor("descriptions", {"poisoned"}, fail=fail)], mode="monitor" if mode == "monitor" else "enforce"
+    )
+    review = await pipeline.review(LISTED, Principal("p"))
+    assert pipeline.filters_listings
+    assert {name for _, _, name in review.hidden} == hidden
+    assert [v.message for v in review.verdicts] == notes
+    assert all(bool(v.errors) is fail for v in review.verdicts)
+
+
+async def test_filters_without_auditors_are_skipped_in_monitor_mode() -> None:
+    class HidesOnly(Fixed):
+        async def hide(self, definitions: Sequence[ToolDef], principal: Principal) -> set[DefinitionKey]:
+            return {(d.server, d.kind, d.name) for d in definitions}
+
+    assert Pipeline([HidesOnly("kill_switch")]).filters_listings
+    assert not Pipeline([HidesOnly("kill_switch")], mode="monitor").filters_listings

@@ -5,8 +5,12 @@ takes a ready `AuditEntry` (`record(entry)`, as `storage.audit.CallAuditSink` do
 that lacks it (a test's in-memory sink) only calls are recorded.
 
 - A listing (tools/list, prompts/list, resources/list, resources/templates/list) is recorded before
-  it is answered, with how many items went out and the names the interceptors hid (quarantine, rug
-  pull); when the record cannot be written the listing is withheld, as a call's result would be.
+  it is answered, with how many items went out, the names the interceptors hid (quarantine, poisoned
+  description, policy, rug pull) and the verdicts interceptors gave about it (why a definition was
+  hidden, or listed with a warning; their rule ids are the record's `findings`); when the record
+  cannot be written the listing is withheld, as a call's result would be.
+- Other entries the gateway makes while deciding a call (an approval answered through MCP
+  elicitation) go through `record`, ahead of the call's own record.
 - A session's start (`initialize`) and end (DELETE, idle timeout, gateway stop) happen in
   synchronous code, so their entries wait in a backlog. A background task drains it as soon as it
   can, and every recorded request drains it first, so one session's records stay in order in the
@@ -16,6 +20,7 @@ that lacks it (a test's in-memory sink) only calls are recorded.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -32,6 +37,7 @@ log = logging.getLogger("mcpwarden.gateway.audit")
 LISTING_EVENT = "list"
 HIDDEN_REASON = "listing.hidden"
 STOPPED = "gateway stopped"
+_RULE_ID = re.compile(r"^MW\d{3}$")
 
 
 @runtime_checkable
@@ -113,12 +119,25 @@ class AuditEvents:
                         self.session_ended(session, STOPPED)
                 await self.flush()
 
-    # --- listings (awaited: fail closed)
+    # --- listings and other awaited entries (fail closed)
 
-    async def listing(self, session: Session, method: str, count: int, hidden: tuple[str, ...], started: float) -> bool:
-        """Record one answered listing (`started` from `time.perf_counter`); False when it was not written."""
+    async def listing(
+        self,
+        session: Session,
+        method: str,
+        count: int,
+        hidden: tuple[str, ...],
+        started: float,
+        notes: Sequence[Verdict] = (),
+    ) -> bool:
+        """Record one answered listing (`started` from `time.perf_counter`); False when it was not written.
+
+        `notes` are the interceptors' verdicts about the listing (`Pipeline.review`); the rule ids among
+        their reasons become the record's findings.
+        """
         detail = f"{count} returned" + (f"; hidden: {', '.join(hidden)}" if hidden else "")
         verdicts = (Verdict("modify", source="listing", reasons=(HIDDEN_REASON,), message=f"{len(hidden)} hidden"),)
+        findings = dict.fromkeys(r for v in notes for r in v.reasons if _RULE_ID.match(r))
         entry = AuditEntry(
             event=LISTING_EVENT,
             principal=session.principal.id,
@@ -126,11 +145,16 @@ class AuditEvents:
             client=session.client_name or session.principal.client_id,
             action=method,
             decision="modify" if hidden else "allow",
-            verdicts=verdicts if hidden else (),
+            verdicts=(verdicts if hidden else ()) + tuple(notes),
+            findings=tuple(findings),
             latency_ms=(time.perf_counter() - started) * 1000,
             outcome="ok",
             detail=detail,
         )
+        return await self.record(entry)
+
+    async def record(self, entry: AuditEntry) -> bool:
+        """Write one entry now, after the queued session entries; False (logged, counted) when it was not written."""
         try:
             if self._backlog:
                 await self.flush()

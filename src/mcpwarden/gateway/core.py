@@ -10,16 +10,20 @@ and answered. Messages upstreams send on their own are routed here to the right 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from anyio.abc import TaskStatus
+import anyio.to_thread
+from anyio.abc import TaskGroup, TaskStatus
 from mcp_types import SERVER_INFO_META_KEY  # noqa: F401 - re-exported for fronts and tests
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION, MODERN_PROTOCOL_VERSIONS
 
@@ -29,6 +33,7 @@ from mcpwarden.gateway.audit_events import AuditedSessionStore, audit_events, hi
 from mcpwarden.gateway.config import GatewayConfig
 from mcpwarden.gateway.deps import GatewayDeps, labels_of
 from mcpwarden.gateway.forwarding import forward_params, refusal_text
+from mcpwarden.gateway.interceptors.scanning import ResultScanning
 from mcpwarden.gateway.jsonrpc import (
     AUDIT_FAILED,
     INTERNAL_ERROR,
@@ -56,6 +61,7 @@ from mcpwarden.types import CallAction, Principal, ToolCall, ToolDef, Verdict
 log = logging.getLogger("mcpwarden.gateway")
 
 Emit = Callable[[str], None]
+Spawn = Callable[[Callable[[], Awaitable[None]]], None]
 LOCAL_PRINCIPAL = Principal(id="local", kind="agent")
 SERVER_INFO = {"name": "mcpwarden", "version": __version__}
 CAPABILITIES = {
@@ -74,6 +80,27 @@ _PROXIED: dict[str, CallAction] = {
     "resources/read": "read_resource",
 }
 _LISTS: dict[str, ListKind] = {info.method: kind for kind, info in KINDS.items()}
+
+
+async def _logged(fn: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await fn()
+    except Exception:  # one request's writer failing must not end the gateway's task group
+        log.exception("a gateway task failed")
+
+
+def _release_freed_memory() -> None:
+    """Give the C heap's free memory back to the system. Compiling the Hyperscan databases (when
+    they are not cached yet) peaks at a few hundred MB, which glibc otherwise keeps mapped for the
+    life of the process; trimming takes it back to what the databases use."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+
+
+def _id_key(request_id: Any) -> str:
+    """A request id as the key of the session's calls in flight (str of an int is its JSON)."""
+    return str(request_id) if type(request_id) is int else dumps(request_id)
 
 
 class Gateway:
@@ -114,17 +141,65 @@ class Gateway:
         self._progress: dict[str, tuple[Session, Any, Emit | None]] = {}
         self._label_cache: dict[tuple[str, str], tuple[ToolDef, frozenset[str]]] = {}
         self._progress_seq = 0
+        self._tasks: TaskGroup | None = None
+        self._preparing: anyio.Event | None = None  # set while the detection engine's databases load
+        self.detection_ready = False  # the databases are loaded (`/healthz` says so)
+        self._children: dict[tuple[Any, ...], Any] = {}  # labelled metric children, looked up once
 
     # --- lifetime and identity
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Run the upstream pool and housekeeping until cancelled."""
         async with anyio.create_task_group() as tg:
+            self._preparing = anyio.Event()
+            tg.start_soon(self._prepare_detection)
             await tg.start(self.pool.run)
             if self.events is not None:
                 tg.start_soon(self.events.run, self.sessions)
             tg.start_soon(self._housekeeping)
-            task_status.started()
+            self._tasks = tg
+            try:
+                task_status.started()
+                await anyio.sleep_forever()
+            finally:
+                self._tasks = None
+
+    async def _prepare_detection(self) -> None:
+        """Load (or, the first time, compile) the detection engine's databases in a thread while the
+        gateway starts serving: proxied calls wait for them (`_ready`), so none pays for them and the
+        event loop never blocks on a compile."""
+        try:
+            await anyio.to_thread.run_sync(self._prepare_engines, abandon_on_cancel=True)
+        except Exception:
+            log.exception("preparing the detection engine failed; it is built on first use")
+        finally:
+            ready, self._preparing = self._preparing, None
+            self.detection_ready = True
+            if ready is not None:
+                ready.set()
+
+    def _prepare_engines(self) -> None:
+        for interceptor in self.pipeline.interceptors:
+            if isinstance(interceptor, ResultScanning):
+                interceptor.engine.prepare()
+        _release_freed_memory()
+
+    async def _ready(self) -> None:
+        preparing = self._preparing
+        if preparing is not None:
+            with anyio.move_on_after(self.config.limits.call_timeout):  # then it is built on first use
+                await preparing.wait()
+
+    @property
+    def running(self) -> bool:
+        """Whether `run` is serving (and `spawn` can start tasks)."""
+        return self._tasks is not None
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run `fn` as a task of the gateway's own (a request's SSE writer); its errors are logged."""
+        if self._tasks is None:
+            raise RuntimeError("the gateway is not running")
+        self._tasks.start_soon(_logged, fn)
 
     async def _housekeeping(self) -> None:
         while True:
@@ -231,27 +306,33 @@ class Gateway:
         started = time.perf_counter()
         kind = _LISTS[method]
         listed = await self.router.aggregate(kind)
-        items = await self._visible(session, kind, listed)
+        items, notes = await self._visible(session, kind, listed)
         hidden = hidden_names(listed, items) if len(items) != len(listed) else ()
         if self.telemetry is not None:
             self.telemetry.listed(len(items), hidden)
-        if self.events is not None and not await self.events.listing(session, method, len(items), hidden, started):
+        if self.events is not None and not await self.events.listing(
+            session, method, len(items), hidden, started, notes
+        ):
             withheld = "the audit record could not be written, so the listing is withheld"
             return error_text(message.id_text, AUDIT_FAILED, withheld)
         return self._reply(session, message, method, {KINDS[kind].key: items})
 
-    async def _visible(self, session: Session, kind: ListKind, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The listing without what interceptors hide (quarantined or rug-pulled tools and prompts)."""
+    async def _visible(
+        self, session: Session, kind: ListKind, items: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], tuple[Verdict, ...]]:
+        """The listing without what interceptors hide (quarantined, poisoned or rug-pulled tools and prompts),
+        and the verdicts its audit record carries."""
         if kind not in ("tools", "prompts") or not self.pipeline.filters_listings:
-            return items
+            return items, ()
         definition_kind = KINDS[kind].definition
         found: list[tuple[dict[str, Any], ToolDef | None]] = []
         for item in items:
             split = self.router.split_name(str(item.get("name", "")))
             definition = self.router.definition(split[0], definition_kind, split[1]) if split else None
             found.append((item, definition))
-        hidden = await self.pipeline.hidden([d for _, d in found if d is not None], session.principal)
-        return [item for item, d in found if d is None or (d.server, d.kind, d.name) not in hidden]
+        review = await self.pipeline.review([d for _, d in found if d is not None], session.principal)
+        hidden = review.hidden
+        return [item for item, d in found if d is None or (d.server, d.kind, d.name) not in hidden], review.verdicts
 
     def _reply(self, session: Session, message: Message, method: str, result: dict[str, Any]) -> str:
         return result_text(message.id_text or "null", self.shaper.from_dict(session.era, method, result))
@@ -259,7 +340,7 @@ class Gateway:
     def _client_notification(self, session: Session, message: Message) -> None:
         if message.method == "notifications/cancelled":
             request_id = (message.params or {}).get("requestId")
-            inflight = session.inflight.get(dumps(request_id))
+            inflight = session.inflight.get(_id_key(request_id))
             if inflight is not None:
                 inflight.upstream.cancel_soon(inflight.request_id, "cancelled by the client")
                 if inflight.scope is not None:
@@ -284,6 +365,8 @@ class Gateway:
         return upstream, target, definition.name, definition
 
     async def _proxied(self, session: Session, message: Message, emit: Emit | None, action: CallAction) -> str:
+        if self._preparing is not None:
+            await self._ready()
         started = time.perf_counter()
         id_text = message.id_text or "null"
         params = message.params or {}
@@ -313,9 +396,17 @@ class Gateway:
         if not await self._audit(call):
             withheld = "the audit record could not be written, so the result is withheld"
             response, outcome = error_text(id_text, AUDIT_FAILED, withheld), "error"
-        self.metrics.calls.labels(upstream.name, metric_tool, outcome).inc()
-        self.metrics.latency.labels(upstream.name, metric_tool).observe(time.perf_counter() - started)
+        self._child(self.metrics.calls, upstream.name, metric_tool, outcome).inc()
+        self._child(self.metrics.latency, upstream.name, metric_tool).observe(time.perf_counter() - started)
         return response
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """`metric.labels(*labels)`, remembered (bounded by the tools the upstreams list)."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     async def _serve(
         self, session: Session, message: Message, emit: Emit | None, call: ToolCall, upstream: Upstream
@@ -323,7 +414,8 @@ class Gateway:
         method = message.method or ""
         id_text = message.id_text or "null"
         # The approval interceptor may ask this call's client (elicitation) when it declared it can answer.
-        link = CLIENT_LINK.set(ClientLink(session, emit)) if session.supports_elicitation else None
+        record = self.events.record if self.events is not None else None  # its answer is audited too
+        link = CLIENT_LINK.set(ClientLink(session, emit, record)) if session.supports_elicitation else None
         try:
             outcome = await self.pipeline.on_request(call)
         finally:
@@ -338,7 +430,7 @@ class Gateway:
             params_text, token, client_token = params_text
             self._progress[token] = (session, client_token, emit)
         rid = upstream.new_id()
-        key = dumps(message.id)
+        key = _id_key(message.id)
         inflight = InFlight(upstream, rid)
         session.inflight[key] = inflight
         started = time.perf_counter()
@@ -358,7 +450,7 @@ class Gateway:
             if token is not None:
                 self._progress.pop(token, None)
         call.timings["upstream"] = elapsed = time.perf_counter() - started
-        self.metrics.upstream_latency.labels(upstream.name).observe(elapsed)
+        self._child(self.metrics.upstream_latency, upstream.name).observe(elapsed)
         call.raw_response = reply.text.encode("utf-8", "surrogatepass")
         result = reply.members.get("result")
         if result is None or not isinstance(result.value, dict):

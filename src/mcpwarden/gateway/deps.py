@@ -1,9 +1,10 @@
 """What the gateway needs from modules built beside it, as Protocols they plug into.
 
 - `AuditSink`: every proxied call is appended after its decision and before its response is sent.
-  `gateway.audit.LogAuditSink` adapts the hash-chained `mcpwarden.storage.audit` log. A sink gets
-  the call as it is and must mask secrets before it persists anything (LogAuditSink's log does, with
-  `mask_secrets` as its redact hook: storage cannot import the detectors itself).
+  `gateway.audit.open_audit_sink` adapts the hash-chained `mcpwarden.storage.audit` log. A sink gets
+  the call as it is and must mask secrets before it persists anything (that log does, with
+  `mask_secrets` as its redact hook: storage cannot import the detectors itself). A sink that also
+  has `record(entry)` gets the rest of the trail (see `AuditSink`).
 - `CapabilityClassifier`: `mcpwarden.detect.capabilities.classify_tool`; its labels land in
   `ToolCall.labels` for the policy and flow-control interceptors.
 - Interceptor factories that replace built-in ones for chain slots (see `pipeline.SLOTS`); every
@@ -21,7 +22,13 @@ from mcpwarden.types import ToolCall, ToolDef
 
 
 class AuditSink(Protocol):
-    """Where every call and its decision is recorded. Raising means the record was not written."""
+    """Where every call and its decision is recorded. Raising means the record was not written.
+
+    A sink may also define `async def record(entry: storage.audit.AuditEntry) -> None` (the
+    `audit_events.EntrySink` Protocol, as `storage.audit.CallAuditSink` does): then listings,
+    session starts and ends, and approvals answered through MCP elicitation or the HTTP API are
+    recorded too, and a listing whose record fails is withheld. Without it only calls are recorded.
+    """
 
     async def append(self, call: ToolCall) -> None: ...
 

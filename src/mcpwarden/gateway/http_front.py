@@ -12,7 +12,7 @@ foreign origin: 403; no Origin is a non-browser client and passes), the path, th
 - Any other `MCP-Protocol-Version` value: 400.
 
 A request is answered with JSON unless the gateway has notifications for it (progress) before the
-answer is ready; then the answer becomes an SSE stream. `/metrics` serves Prometheus text and
+answer is ready; then the answer becomes an SSE stream (`http_replies`). `/metrics` serves Prometheus text and
 `/healthz` the upstreams' state; `/approvals` is the approval queue's API (`approvals_api`).
 
 Requests the gateway sends a 2025-era client (elicitation) go out on the SSE stream of the POST
@@ -23,10 +23,7 @@ GET stream when that POST has none (a batch); the client's response arrives as a
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -51,13 +48,23 @@ from mcpwarden.gateway.auth.resource_server import (
 )
 from mcpwarden.gateway.auth.tokens import TokenValidator
 from mcpwarden.gateway.core import Emit, Gateway
+from mcpwarden.gateway.http_replies import (
+    JSON_HEADERS,
+    Receive,
+    Send,
+    answer,
+    answer_in_group,
+    json_response,
+    plain,
+    rpc_error,
+    session_stream,
+)
 from mcpwarden.gateway.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
     Message,
     ProtocolError,
     dumps,
-    encode,
     error_text,
     parse_client_payload,
 )
@@ -66,83 +73,8 @@ from mcpwarden.gateway.session import Session, SessionLimitError
 from mcpwarden.protocol.safe_fetch import SafeFetcher
 from mcpwarden.types import Principal
 
-log = logging.getLogger("mcpwarden.gateway.http")
-
 Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-PING_INTERVAL_S = 15.0
-_JSON = [(b"content-type", b"application/json")]
-_SSE = [
-    (b"content-type", b"text/event-stream"),
-    (b"cache-control", b"no-cache, no-transform"),
-    (b"x-accel-buffering", b"no"),
-]
-
-
-_LINE_BREAK = re.compile("\r\n|\r|\n")
-
-
-def sse_event(text: str) -> bytes:
-    # JSON holds raw CR/LF only between tokens, so splitting there over data lines is lossless. (Not
-    # str.splitlines: it also splits at U+2028 and friends, which JSON strings may hold raw.)
-    lines = "".join(f"data: {line}\r\n" for line in _LINE_BREAK.split(text))
-    return encode(f"event: message\r\n{lines}\r\n")
-
-
-async def _plain(send: Send, status: int, body: bytes = b"", headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-length", str(len(body)).encode()), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _json(send: Send, status: int, text: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
-    await _plain(send, status, encode(text), [*_JSON, *headers])
-
-
-async def _rpc_error(
-    send: Send, status: int, code: int, message: str, id_text: str | None = None, data: Any = None
-) -> None:
-    await _json(send, status, error_text(id_text, code, message, data))
-
-
-async def _watch_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    scope.cancel()  # a 2026-era client cancels a request by closing its response
-
-
-class _EventStream:
-    """The SSE answer of one request: notifications as they come, then the reply, then the end."""
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self._in, self._out = anyio.create_memory_object_stream[bytes](64)
-        self._done = anyio.Event()
-
-    def push(self, text: str) -> None:
-        with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            self._in.send_nowait(sse_event(text))  # progress is advisory: a client that does not read loses some
-
-    async def pump(self) -> None:
-        try:
-            await self.send({"type": "http.response.start", "status": 200, "headers": _SSE})
-            async for event in self._out:
-                await self.send({"type": "http.response.body", "body": event, "more_body": True})
-            await self.send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            self._done.set()
-
-    async def finish(self, reply: str | None) -> None:
-        if reply is not None:
-            await self._in.send(sse_event(reply))
-        self._in.close()
-        await self._done.wait()
+_JSON = JSON_HEADERS
 
 
 class HttpFront:
@@ -168,11 +100,11 @@ class HttpFront:
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
         if headers.get("host", "").lower() not in self.hosts:
-            await _plain(send, 421, b"Misdirected request: Host not allowed")
+            await plain(send, 421, b"Misdirected request: Host not allowed")
             return
         origin = headers.get("origin")
         if origin is not None and origin.rstrip("/").lower() not in self.origins:
-            await _plain(send, 403, b"Forbidden: Origin not allowed")
+            await plain(send, 403, b"Forbidden: Origin not allowed")
             return
         path = scope["path"].rstrip("/") or "/"
         if path == self.path:
@@ -188,7 +120,7 @@ class HttpFront:
         elif self.resource_server is not None and path in self.resource_server.paths and scope["method"] == "GET":
             # Public by design (RFC 9728): a client reads it to find where to get a token.
             cors = [(b"access-control-allow-origin", b"*")]
-            await _plain(send, 200, self.resource_server.metadata, [*_JSON, *cors])
+            await plain(send, 200, self.resource_server.metadata, [*_JSON, *cors])
         elif path in ("/metrics", "/healthz") and scope["method"] == "GET":
             authorized = await self._principal(scope, headers) is not None
             if path == "/healthz":
@@ -198,16 +130,17 @@ class HttpFront:
                     health["upstreams"] = {
                         u.name: {"ready": u.ready, "restarts": u.restarts} for u in self.gateway.pool
                     }
-                await _json(send, 200, dumps(health))
+                    health["detection"] = "ready" if self.gateway.detection_ready else "loading"
+                await json_response(send, 200, dumps(health))
             elif not authorized:
-                await _plain(send, 401, b"Unauthorized", [(b"www-authenticate", b'Bearer realm="mcpwarden"')])
+                await plain(send, 401, b"Unauthorized", [(b"www-authenticate", b'Bearer realm="mcpwarden"')])
             else:
                 self.gateway.refresh_gauges()
-                await _plain(send, 200, self.gateway.metrics.render(), [(b"content-type", CONTENT_TYPE.encode())])
+                await plain(send, 200, self.gateway.metrics.render(), [(b"content-type", CONTENT_TYPE.encode())])
         elif is_approvals_path(path):
             await self.approvals(scope, receive, send, headers, path)
         else:
-            await _plain(send, 404, b"Not found")
+            await plain(send, 404, b"Not found")
 
     def _api_key_principal(self, headers: dict[str, str]) -> Principal | None:
         auth = headers.get("authorization", "")
@@ -233,12 +166,12 @@ class HttpFront:
         if principal is not None:
             return principal, None
         if self.resource_server is None:
-            await _rpc_error(send, 401, INVALID_REQUEST, "Unauthorized: a valid API key is required")
+            await rpc_error(send, 401, INVALID_REQUEST, "Unauthorized: a valid API key is required")
             return None
         found = await self.resource_server.authenticate(headers, scope.get("query_string", b""))
         if isinstance(found, Refusal):
             www = challenge(self.resource_server.settings, found).encode("latin-1", "replace")
-            await _plain(send, found.status, refusal_body(found), [*_JSON, (b"www-authenticate", www)])
+            await plain(send, found.status, refusal_body(found), [*_JSON, (b"www-authenticate", www)])
             return None
         return found
 
@@ -254,7 +187,7 @@ class HttpFront:
         version = headers.get("mcp-protocol-version")
         if version is not None and version not in KNOWN_PROTOCOL_VERSIONS:
             data = {"supported": list(KNOWN_PROTOCOL_VERSIONS), "requested": version}
-            await _rpc_error(send, 400, UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", None, data)
+            await rpc_error(send, 400, UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", None, data)
             return
         modern = version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
         method = scope["method"]
@@ -272,25 +205,25 @@ class HttpFront:
                 return
             if method == "DELETE":
                 self.gateway.sessions.close(session.id or "")
-                await _plain(send, 200)
+                await plain(send, 200)
             else:
-                await self._listen(receive, send, headers, session)
+                await session_stream(receive, send, headers, session)
         else:
-            await _plain(send, 405, b"Method not allowed", [(b"allow", b"POST" if modern else b"GET, POST, DELETE")])
+            await plain(send, 405, b"Method not allowed", [(b"allow", b"POST" if modern else b"GET, POST, DELETE")])
 
     async def _body(self, receive: Receive, send: Send, headers: dict[str, str]) -> bytes | None:
         limit = self.limits.max_message_bytes
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            await _rpc_error(send, 415, INVALID_REQUEST, "Unsupported media type: use application/json")
+            await rpc_error(send, 415, INVALID_REQUEST, "Unsupported media type: use application/json")
             return None
         accept = headers.get("accept", "*/*").lower()
         if not any(t in accept for t in ("application/json", "text/event-stream", "*/*", "application/*")):
-            await _rpc_error(send, 406, INVALID_REQUEST, "Not acceptable: accept application/json or text/event-stream")
+            await rpc_error(send, 406, INVALID_REQUEST, "Not acceptable: accept application/json or text/event-stream")
             return None
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _rpc_error(send, 413, INVALID_REQUEST, f"Invalid request: message exceeds {limit} bytes")
+            await rpc_error(send, 413, INVALID_REQUEST, f"Invalid request: message exceeds {limit} bytes")
             return None
         chunks: list[bytes] = []
         size = 0
@@ -301,7 +234,7 @@ class HttpFront:
             chunk = event.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _rpc_error(send, 413, INVALID_REQUEST, f"Invalid request: message exceeds {limit} bytes")
+                await rpc_error(send, 413, INVALID_REQUEST, f"Invalid request: message exceeds {limit} bytes")
                 return None
             chunks.append(chunk)
             if not event.get("more_body", False):
@@ -316,12 +249,12 @@ class HttpFront:
     async def _session(self, send: Send, headers: dict[str, str], principal: Any) -> Session | None:
         session_id = headers.get("mcp-session-id")
         if not session_id:
-            await _rpc_error(send, 400, INVALID_REQUEST, "Bad request: missing Mcp-Session-Id header")
+            await rpc_error(send, 400, INVALID_REQUEST, "Bad request: missing Mcp-Session-Id header")
             return None
         session = self.gateway.sessions.get(session_id)
         # Another principal's session id reads as unknown: a session is bound to who opened it.
         if session is None or not same_principal(session.principal, principal):
-            await _rpc_error(send, 404, INVALID_REQUEST, "Session not found")
+            await rpc_error(send, 404, INVALID_REQUEST, "Session not found")
             return None
         return session
 
@@ -332,15 +265,15 @@ class HttpFront:
             parsed = self._parse(body)
         except ProtocolError as exc:
             self.gateway.metrics.protocol_errors.labels(str(exc.code)).inc()
-            await _json(send, 400, exc.response())
+            await json_response(send, 400, exc.response())
             return
         if isinstance(parsed, Message) and parsed.method == "initialize" and parsed.is_request:
             try:
                 opened, text = self.gateway.open_session(principal, parsed)
             except SessionLimitError as exc:
-                await _rpc_error(send, 503, INTERNAL_ERROR, str(exc), parsed.id_text)
+                await rpc_error(send, 503, INTERNAL_ERROR, str(exc), parsed.id_text)
                 return
-            await _json(send, 200, text, [(b"mcp-session-id", (opened.id or "").encode())])
+            await json_response(send, 200, text, [(b"mcp-session-id", (opened.id or "").encode())])
             return
         session = await self._session(send, headers, principal)
         if session is None:
@@ -350,7 +283,7 @@ class HttpFront:
             return
         if not parsed.is_request:
             await self.gateway.handle(session, parsed)
-            await _plain(send, 202)
+            await plain(send, 202)
             return
         await self._answer(receive, send, lambda emit: self.gateway.handle(session, parsed, emit), watch=False)
 
@@ -370,9 +303,9 @@ class HttpFront:
                 tg.start_soon(one, index, entry)
         texts = [r for r in replies if r is not None]
         if not texts:
-            await _plain(send, 202)
+            await plain(send, 202)
         else:
-            await _json(send, 200, "[" + ",".join(texts) + "]")
+            await json_response(send, 200, "[" + ",".join(texts) + "]")
 
     async def _post_modern(
         self,
@@ -388,13 +321,13 @@ class HttpFront:
             parsed = self._parse(body)
         except ProtocolError as exc:
             self.gateway.metrics.protocol_errors.labels(str(exc.code)).inc()
-            await _json(send, 400, exc.response())
+            await json_response(send, 400, exc.response())
             return
         if isinstance(parsed, list):
-            await _rpc_error(send, 400, INVALID_REQUEST, "Body must be a single JSON-RPC request or notification")
+            await rpc_error(send, 400, INVALID_REQUEST, "Body must be a single JSON-RPC request or notification")
             return
         if not parsed.is_request:
-            await _plain(send, 202)  # this revision defines no client notifications over HTTP
+            await plain(send, 202)  # this revision defines no client notifications over HTTP
             return
         duplicated = find_duplicated_routing_header((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
         decoded = {key: member.value for key, member in parsed.members.items()}
@@ -405,7 +338,7 @@ class HttpFront:
         )
         if isinstance(verdict, InboundLadderRejection):
             status = ERROR_CODE_HTTP_STATUS.get(verdict.code, 400)
-            await _rpc_error(send, status, verdict.code, verdict.message, parsed.id_text, verdict.data)
+            await rpc_error(send, status, verdict.code, verdict.message, parsed.id_text, verdict.data)
             return
         session = self.gateway.modern_session(principal, verdict.protocol_version, verdict.client_info)
         await self._answer(receive, send, lambda emit: self.gateway.handle(session, parsed, emit), watch=True)
@@ -415,65 +348,10 @@ class HttpFront:
     ) -> None:
         """Run `work`; answer with JSON, or with SSE once it emits a notification before its answer.
 
-        `work` runs in this task (no hand-off on the hot path); a writer task and its stream are made
-        only when a notification (progress) comes first.
+        `work` runs in this task (no hand-off on the hot path). Without `watch`, the SSE writer, made
+        only when a notification comes first, is a task of the gateway's: no task group per request.
         """
-        stream: _EventStream | None = None
-
-        async with anyio.create_task_group() as tg:
-
-            def emit(text: str) -> None:
-                nonlocal stream
-                if stream is None:
-                    stream = _EventStream(send)
-                    tg.start_soon(stream.pump)
-                stream.push(text)
-
-            if watch:
-                tg.start_soon(_watch_disconnect, receive, tg.cancel_scope)
-            try:
-                reply = await work(emit)
-            except Exception:
-                log.exception("request handling failed")
-                reply = error_text(None, INTERNAL_ERROR, "internal error in the gateway")
-            if stream is not None:
-                await stream.finish(reply)
-            elif reply is None:
-                await _plain(send, 202)
-            else:
-                await _json(send, 200, reply)
-            if watch:  # only the disconnect watcher can still run (cancelling formats the task's repr: slow)
-                tg.cancel_scope.cancel()
-
-    async def _listen(self, receive: Receive, send: Send, headers: dict[str, str], session: Session) -> None:
-        if "text/event-stream" not in headers.get("accept", ""):
-            await _plain(send, 406, b"Not acceptable: the stream is text/event-stream")
-            return
-        try:
-            stream = session.attach()
-        except RuntimeError:
-            await _plain(send, 409, b"Conflict: this session already has a stream open")
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": _SSE})
-        try:
-            async with anyio.create_task_group() as tg:
-
-                async def watch() -> None:
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    tg.cancel_scope.cancel()
-
-                tg.start_soon(watch)
-                while True:
-                    text = None
-                    with anyio.move_on_after(PING_INTERVAL_S):
-                        try:
-                            text = await stream.receive()
-                        except (anyio.EndOfStream, anyio.ClosedResourceError):
-                            break  # the session ended (DELETE)
-                    body = sse_event(text) if text is not None else b": ping\r\n\r\n"
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                tg.cancel_scope.cancel()
-        finally:
-            session.detach()
+        if watch or not self.gateway.running:
+            await answer_in_group(receive, send, work, watch=watch)
+        else:
+            await answer(send, work, self.gateway.spawn)

@@ -57,6 +57,7 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _scan_value = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]  # the C scanner takes a decoder
 _scan_string = json.decoder.scanstring  # type: ignore[attr-defined]  # exists; the stubs omit it
 _WS = re.compile(r"[ \t\n\r]*")
+_WS_CHARS = frozenset(" \t\n\r")
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
 _DELTA = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
@@ -82,17 +83,24 @@ def scan_object(text: str, pos: int) -> tuple[dict[str, Member], int]:
         if text[pos] != "{":
             raise ValueError("expected an object")
         members: dict[str, Member] = {}
-        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        # Whitespace is skipped with the regex only where there is some: compact JSON has none, and
+        # this loop runs for every member of every message.
+        pos += 1
+        if text[pos] in _WS_CHARS:
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
         if text[pos] == "}":
             return members, pos + 1
         while True:
             if text[pos] != '"':
                 raise ValueError("expected a member name")
             key, pos = _scan_string(text, pos + 1, True)
-            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] in _WS_CHARS:
+                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
             if text[pos] != ":":
                 raise ValueError("expected ':'")
-            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            pos += 1
+            if text[pos] in _WS_CHARS:
+                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
             try:
                 value, end = _scan_value(text, pos)
             except StopIteration:
@@ -100,12 +108,16 @@ def scan_object(text: str, pos: int) -> tuple[dict[str, Member], int]:
             if key in members:
                 raise ValueError(f"member {key!r} appears twice")
             members[key] = Member(value, pos, end)
-            pos = _WS.match(text, end).end()  # type: ignore[union-attr]
+            pos = end
+            if text[pos] in _WS_CHARS:
+                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
             if text[pos] == "}":
                 return members, pos + 1
             if text[pos] != ",":
                 raise ValueError("expected ',' or '}'")
-            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            pos += 1
+            if text[pos] in _WS_CHARS:
+                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
     except IndexError:
         raise ValueError("unexpected end of JSON") from None
     except RecursionError:

@@ -2,13 +2,15 @@
 
 Every proxied call (tools/call, prompts/get, resources/read) passes the chain twice: `request` hooks
 before it is forwarded, `response` hooks after the upstream answered. The order is one explicit
-list, `SLOTS`, as DESIGN.md gives it:
+list, `SLOTS`: DESIGN.md's order, with the description check right after the kill switch:
 
-    kill switch → authz → argument constraints → rate limit → flow control → approval   (request side)
-    pin check → injection/secret detection and redaction                               (response side)
+    kill switch → descriptions → authz → argument constraints → rate limit → flow control
+        → approval → pin check → injection/secret detection in arguments             (request side)
+    injection/secret detection and redaction in results                              (response side)
 
 Each slot is filled by a factory; the gateway ships one for every slot (`interceptors.BUILTIN_FACTORIES`)
-and `GatewayDeps.factories` may replace any of them. Rules:
+and `GatewayDeps.factories` may replace any of them; a factory that returns None leaves its slot out
+(`descriptions` does when description scanning is off). Rules:
 - An interceptor that raises denies the call (fail closed); the exception is recorded as the
   verdict's error.
 - In `enforce` mode the first denial stops the chain; in `monitor` mode every verdict is recorded,
@@ -19,8 +21,11 @@ and `GatewayDeps.factories` may replace any of them. Rules:
 
 Listings: an interceptor may also define `async def hide(definitions, principal) -> set of (server, kind, name)`
 (the `ListingFilter` Protocol) to take tools and prompts out of tools/list and prompts/list (the
-kill switch hides quarantined tools, the pin check rug-pulled ones). A filter that raises hides the
-whole batch (fail closed); in `monitor` mode nothing is hidden.
+kill switch hides quarantined tools, descriptions poisoned ones, authz what the policy does not let
+the principal list, the pin check rug-pulled ones). A filter that raises hides the whole batch (fail
+closed); in `monitor` mode nothing is hidden. An interceptor may also define `async def
+listing_verdicts(definitions) -> list of Verdict` (`ListingAuditor`): verdicts for the listing's
+audit record (what it hid and why, what it let through with a warning), asked in `monitor` mode too.
 """
 
 from __future__ import annotations
@@ -40,7 +45,17 @@ from mcpwarden.types import DefinitionKind, Principal, ToolCall, ToolDef, Verdic
 log = logging.getLogger("mcpwarden.gateway.pipeline")
 
 HOOKS = ("request", "response")
-SLOTS = ("kill_switch", "authz", "constraints", "rate_limit", "flow_control", "approval", "pin_check", "scanning")
+SLOTS = (
+    "kill_switch",
+    "descriptions",
+    "authz",
+    "constraints",
+    "rate_limit",
+    "flow_control",
+    "approval",
+    "pin_check",
+    "scanning",
+)
 APPROVAL_SOURCE = "approval"
 
 
@@ -72,6 +87,21 @@ class ListingFilter(Protocol):
     async def hide(self, definitions: Sequence[ToolDef], principal: Principal) -> set[DefinitionKey]: ...
 
 
+@runtime_checkable
+class ListingAuditor(Protocol):
+    """An interceptor with something to say about a listing for its audit record (monitor mode included)."""
+
+    async def listing_verdicts(self, definitions: Sequence[ToolDef]) -> list[Verdict]: ...
+
+
+@dataclass(frozen=True)
+class ListingReview:
+    """What the chain decided about one listing: the keys to leave out, and verdicts for its audit record."""
+
+    hidden: set[DefinitionKey]
+    verdicts: tuple[Verdict, ...] = ()
+
+
 @dataclass(frozen=True)
 class InterceptorContext:
     """What a factory gets besides its options: the catalog, where its options came from, shared helpers.
@@ -92,7 +122,7 @@ class InterceptorContext:
         return ConfigError(message, where=where)
 
 
-InterceptorFactory = Callable[[Mapping[str, Any], InterceptorContext], Interceptor]
+InterceptorFactory = Callable[[Mapping[str, Any], InterceptorContext], Interceptor | None]
 
 
 def check_interceptor(obj: object) -> Interceptor:
@@ -153,8 +183,30 @@ class Pipeline:
 
     @property
     def filters_listings(self) -> bool:
-        """Whether any interceptor hides definitions (and the mode lets it)."""
-        return self.mode == "enforce" and any(isinstance(i, ListingFilter) for i in self.interceptors)
+        """Whether listings need `review`: an interceptor hides definitions (and the mode lets it) or audits them."""
+        return any(
+            isinstance(i, ListingAuditor) or (self.mode == "enforce" and isinstance(i, ListingFilter))
+            for i in self.interceptors
+        )
+
+    async def review(self, definitions: Sequence[ToolDef], principal: Principal) -> ListingReview:
+        """`hidden`, with the verdicts every `ListingAuditor` gives for the listing's audit record."""
+        hidden = await self.hidden(definitions, principal)
+        verdicts: list[Verdict] = []
+        for interceptor in self.interceptors:
+            if not isinstance(interceptor, ListingAuditor):
+                continue
+            try:
+                verdicts.extend(await interceptor.listing_verdicts(definitions))
+            except Exception as exc:  # fail closed, as a filter that raises
+                log.exception("interceptor %s failed to review a listing; the listing is hidden", interceptor.name)
+                error = f"{type(exc).__name__}: {exc}"
+                verdicts.append(
+                    Verdict("deny", source=interceptor.name, reasons=(f"{interceptor.name}.error",), errors=(error,))
+                )
+                if self.mode == "enforce":
+                    hidden = {(d.server, d.kind, d.name) for d in definitions}
+        return ListingReview(hidden, tuple(verdicts))
 
     async def hidden(self, definitions: Sequence[ToolDef], principal: Principal) -> set[DefinitionKey]:
         """Keys of the definitions some interceptor hides; all of them when a filter fails."""
@@ -255,6 +307,7 @@ def default_interceptors(
             if slot in config.interceptors and enabled:
                 raise context.option_error(slot, "", "this interceptor is not available in this installation")
             continue
-        if enabled:
-            chain.append(check_interceptor(factory(options, context)))
+        built = factory(options, context) if enabled else None
+        if built is not None:
+            chain.append(check_interceptor(built))
     return chain

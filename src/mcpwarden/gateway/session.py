@@ -13,7 +13,8 @@ listener, and waits for the answer: the client's response comes back as a messag
 session, which `Session.deliver` routes by id to the one waiter. The ids are random strings with a
 gateway prefix, so they cannot be guessed and never meet an id the client chose; an answer from
 another session (or principal) finds no waiter and is ignored. `CLIENT_LINK` holds the link of the
-call being decided, for the interceptors that need it.
+call being decided, for the interceptors that need it, with where to audit what the client decided
+(`record`, the gateway's `AuditEvents.record`; None when the audit sink takes calls only).
 """
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from mcpwarden.gateway.jsonrpc import Message, dumps, notification_text, request_text
 from mcpwarden.types import Principal
+
+if TYPE_CHECKING:
+    from mcpwarden.storage.audit import AuditEntry
 
 Era = Literal["legacy", "modern"]
 LISTENER_BUFFER = 256
@@ -145,10 +149,12 @@ class ClientUnreachable(Exception):
 
 @dataclass(frozen=True)
 class ClientLink:
-    """How to reach the client of the call being decided: the call's own channel, else the listener."""
+    """How to reach the client of the call being decided (the call's own channel, else the listener), and
+    where to audit what it answered (`record(entry)`: False when the entry could not be written)."""
 
     session: Session
     emit: Callable[[str], None] | None = None
+    record: Callable[[AuditEntry], Awaitable[bool]] | None = None
 
     def _send(self, text: str) -> bool:
         if self.emit is not None:

@@ -20,6 +20,7 @@ import mcp
 import pytest
 
 from mcpwarden.detect.secrets import mask_secrets
+from mcpwarden.storage.audit_sqlite import SqliteAuditLog
 from mcpwarden.storage.sqlite import SqliteStore
 from mcpwarden.storage.state_sqlite import SqliteLiveState
 from mcpwarden.types import ToolDef
@@ -170,6 +171,9 @@ async def test_approval(env: Env, answer: str) -> None:
         if cli is not None:
             cli.close()
     text = _text(result)
+    (record,) = [r for r in SqliteAuditLog(env.db, redact=str).records() if f"approval.{approval_id}" in r.reasons]
+    asked = [v.decision for v in record.verdicts if v.source == "approval"]
+    assert record.decision == ("allow" if answer == "approve" else "deny") and asked == [record.decision]
     if answer == "approve":
         assert not result.is_error and text == "contents of /srv/data/a"
     else:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from mcpwarden.gateway.interceptors.approval import Approval
 from mcpwarden.gateway.interceptors.authz import Authorization
 from mcpwarden.gateway.interceptors.constraints import ArgumentConstraints
+from mcpwarden.gateway.interceptors.description_scan import DescriptionScan
 from mcpwarden.gateway.interceptors.flow_control import FlowControl
 from mcpwarden.gateway.interceptors.kill_switch import KillSwitch
 from mcpwarden.gateway.interceptors.pin_check import PinCheck
@@ -20,6 +21,7 @@ from mcpwarden.gateway.pipeline import InterceptorFactory
 
 BUILTIN_FACTORIES: Mapping[str, InterceptorFactory] = {
     "kill_switch": KillSwitch.from_options,
+    "descriptions": DescriptionScan.from_options,
     "authz": Authorization.from_options,
     "constraints": ArgumentConstraints.from_options,
     "rate_limit": RateLimits.from_options,
@@ -34,6 +36,7 @@ __all__ = [
     "Approval",
     "ArgumentConstraints",
     "Authorization",
+    "DescriptionScan",
     "FlowControl",
     "KillSwitch",
     "PinCheck",

@@ -23,6 +23,8 @@ Two channels ask the human, and the first answer wins:
   decided by "<the session's principal> via elicitation"; decline, cancel, `approve: false`, an error
   or a malformed answer deny. A client that does not answer leaves the queue to decide until the
   timeout. The request goes only to the client of the call's own session (`session.CLIENT_LINK`).
+  A decision the client made is appended to the audit trail as an `approval` event (who, how, why),
+  as the CLI and the HTTP API do for theirs, ahead of the call's own record.
 
 Approved → the call goes on; denied → refused naming the approval id, who denied it, the reason and
 what asked; timed out → refused. Reason id: `approval.<id>`. In `monitor` mode nothing waits: the
@@ -54,6 +56,7 @@ from mcpwarden.gateway.interceptors.common import (
 from mcpwarden.gateway.jsonrpc import Message
 from mcpwarden.gateway.pipeline import InterceptorContext, ToolCatalog
 from mcpwarden.gateway.session import CLIENT_LINK, ClientLink, ClientUnreachable
+from mcpwarden.storage.audit import AuditEntry
 from mcpwarden.storage.state import ApprovalRequest, ApprovalStatus, LiveState
 from mcpwarden.types import ToolCall, Verdict, canonical_json, escape_evidence
 
@@ -201,6 +204,7 @@ class Approval:
             },
         )
         found = None
+        elicited: tuple[bool, str] | None = None  # the client's answer, when it is the one that decided
         async with anyio.create_task_group() as tg:
 
             async def queue() -> None:
@@ -209,13 +213,14 @@ class Approval:
                 tg.cancel_scope.cancel()
 
             async def client(link: ClientLink) -> None:
-                nonlocal found
+                nonlocal found, elicited
                 answer = await self._ask(link, call, why, pending.id)
                 if answer is None:
                     return  # no answer from the client: the queue may still be answered until the timeout
                 approve, reason = answer
                 try:
                     found = await state.decide(pending.id, approve, f"{call.principal.id} {ELICITED_BY}", reason)
+                    elicited = answer
                 except UsageError:  # answered first in the queue (or expired): the first answer wins
                     found = await state.get_approval(pending.id)
                 tg.cancel_scope.cancel()
@@ -225,6 +230,8 @@ class Approval:
                 tg.start_soon(client, link)
         if found is None:  # cannot happen (one task always sets it); fail closed all the same
             return Decision(pending.id, "expired")
+        if link is not None and elicited is not None:  # recorded here, outside the scope the answer cancelled
+            await _audit_answer(link, call, found.id, *elicited)
         return Decision(found.id, found.status, found.decided_by, found.decision_reason)
 
     async def _elicit_only(self, link: ClientLink, call: ToolCall, why: str) -> Decision:
@@ -234,6 +241,7 @@ class Approval:
         if answer is None:
             return Decision(approval_id, "expired")
         approve, reason = answer
+        await _audit_answer(link, call, approval_id, approve, reason)
         return Decision(approval_id, "approved" if approve else "denied", f"{call.principal.id} {ELICITED_BY}", reason)
 
     async def _ask(self, link: ClientLink, call: ToolCall, why: str, approval_id: str) -> tuple[bool, str] | None:
@@ -271,6 +279,32 @@ class Approval:
 
     async def response(self, call: ToolCall) -> Verdict | None:
         return None
+
+
+async def _audit_answer(link: ClientLink, call: ToolCall, approval_id: str, approve: bool, reason: str) -> None:
+    """Append the client's decision to the audit trail as an `approval` event, as the queue's answerers do.
+
+    A failed write is logged and counted (by the recorder) and the decision stands: the call's own
+    record carries it in its `approval` verdict, and a call whose record cannot be written is refused.
+    """
+    if link.record is None:
+        return  # an audit sink that records calls only: the call's record carries the verdict
+    detail = f"approval {approval_id} {ELICITED_BY}" + (f": {reason}" if reason else "")
+    entry = AuditEntry(
+        event="approval",
+        principal=call.principal.id,
+        session=call.session_id,
+        client=link.session.client_name or call.principal.client_id,
+        upstream=call.upstream,
+        tool=call.upstream_tool,
+        action=call.action,
+        call_id=call.id,
+        decision="allow" if approve else "deny",
+        outcome="approved" if approve else "denied",
+        detail=detail,
+    )
+    if not await link.record(entry):
+        log.error("the approval answered through elicitation could not be audited: %s", approval_id)
 
 
 def _asked(verdict: Verdict) -> str:

@@ -15,6 +15,8 @@ arguments' strings run through `detect(text, "tool_arguments")`, handled per `to
         tool_arguments: warn      # block | redact | warn
         secrets: redact           # block | redact | warn
         min_severity: medium      # info | low | medium | high | critical
+        descriptions: hide        # tool/prompt definitions: hide | warn | off (see description_scan.py)
+        description_severity: high
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mcpwarden.detect import DetectResult, Engine, Match, default_engine
+from mcpwarden.detect.screening import TextAnalysis
 from mcpwarden.gateway.masking import SecretMasker
 from mcpwarden.gateway.pipeline import InterceptorContext
 from mcpwarden.types import Location, Severity, ToolCall, Verdict
@@ -131,10 +134,11 @@ class ResultScanning:
         self.engine = engine or default_engine()
         self.mask = masker or SecretMasker()
         self._detected: dict[tuple[str, str], DetectResult] = {}
+        self._analyses: dict[str, TextAnalysis] = {}
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], context: InterceptorContext) -> ResultScanning:
-        allowed = {"tool_output", "tool_arguments", "secrets", "min_severity"}
+        allowed = {"tool_output", "tool_arguments", "secrets", "min_severity", "descriptions", "description_severity"}
         unknown = sorted(set(options) - allowed)
         if unknown:
             raise context.option_error(NAME, unknown[0], f"unknown option (allowed: {', '.join(sorted(allowed))})")
@@ -218,6 +222,9 @@ class ResultScanning:
                 label = marker(ids)
                 text = label if spans is None else redact_spans(text, spans, label)
                 scan.redacted.extend(ids)
+        if not hits and not self._analyze(text).may_hold_secret:
+            self.mask.remember_clean(text)  # the one pass proved it: no `mask_secrets`, here or in the audit log
+            return text
         masked = self.mask(text)
         if masked is not text:
             scan.secrets += 1
@@ -234,10 +241,21 @@ class ResultScanning:
         key = (kind, text)
         found = self._detected.get(key)
         if found is None:
-            found = self.engine.detect(text, kind)
+            found = self.engine.detect(text, kind, analysis=self._analyze(text))
             if len(self._detected) >= 32:
                 del self._detected[next(iter(self._detected))]
             self._detected[key] = found
+        return found
+
+    def _analyze(self, text: str) -> TextAnalysis:
+        """The engine's one pass over `text`, shared by every kind it is detected as (an argument a
+        tool echoes is a result too) and by secret masking."""
+        found = self._analyses.get(text)
+        if found is None:
+            found = self.engine.analyze(text)
+            if len(self._analyses) >= 64:  # as many as calls in flight may hold
+                del self._analyses[next(iter(self._analyses))]
+            self._analyses[text] = found
         return found
 
     def _note(self, scan: _Scan) -> str:
