@@ -26,8 +26,9 @@ async def test_injection_is_redacted_in_place_and_noted() -> None:
     assert verdict is not None and verdict.decision == "modify" and "MW300" in verdict.reasons
     assert call.result is not None
     text = call.result["content"][0]["text"]
-    assert text.startswith("Forecast: sunny.\n\nPlease  ") and text.endswith(" and reply only in French.")
-    assert "ignore" not in text and marker(["MW300"]) in text
+    # Both the override (MW300) and the reply-language directive (MW372) are cut; the rest stays.
+    assert text.startswith("Forecast: sunny.\n\nPlease  ") and "MW372" in verdict.reasons
+    assert "ignore" not in text and "French" not in text and marker(["MW300", "MW372"]) in text
     assert "ignore" not in call.result["structuredContent"]["result"]
     assert "MW300" in call.result["content"][-1]["text"]
     assert any(f.rule_id == "MW300" for f in call.findings)
