@@ -30,7 +30,7 @@ HARD_BENIGN = _parts(
     "two hours.¦Students should submit their essays in {lang}.¦Please respond in English or {lang}.¦Insert "
     "the USB key and restart the machine.¦Add the following to your calendar: team lunch, Friday 12:30.¦"
     "Remember to mention the reference number when you call us.¦Our new {product} is now 30% off for members.¦"
-    "Recommended for you: {product}.¦If you have any questions, just reply to this email.¦Write a review and "
+    "Recommended for you: {product}.¦Questions? Simply reply to this message.¦Write a review and "
     "get 10% off your next stay.¦Tell us how we did: rate your experience from 1 to 5.¦Please keep your answer "
     "under 200 words.¦Use emojis sparingly in customer-facing messages.¦Do not use punctuation in file names.¦"
     "Reverse the cable if the light does not turn on.¦To get a better answer, add more details to your "
@@ -67,7 +67,7 @@ _TRANSACTIONAL = _parts(
     "The transfer of {amt} to {name} was completed.¦Your package was delivered to the front door at {time}."
 )
 _TAILS = _parts(
-    "If you have any questions, just reply to this email.¦If this transaction is in error, you can raise a "
+    "Questions? Simply reply to this message.¦If this transaction is in error, you can raise a "
     "dispute in the app.¦This is an automated message, please do not reply.¦Need help? Visit our help center."
     "¦You are receiving this because you signed up for notifications.¦Manage your preferences in Settings.¦"
     "Thanks for being a customer.¦"
